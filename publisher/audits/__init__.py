@@ -1,0 +1,122 @@
+"""Audits: each format's checks, run on the real output read back from disk.
+
+In: the files to check (paths on disk), each with what the build knows of it — the
+:class:`~publisher.writers.Artifact` and the source :class:`~publisher.model.Document`, or nothing
+for material the publisher did not produce. Out: :class:`Finding` values, one per check and
+place, each naming the accessibility criteria it evidences, for the reports.
+
+Every module in this package that defines ``AUDIT`` is registered, keyed by the file suffixes it
+reads — the same shape as the writers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from publisher.config import SiteConfig
+from publisher.model import Document
+from publisher.writers import Artifact
+
+Outcome = Literal["passed", "failed", "cannot-tell"]
+Impact = Literal["critical", "serious", "moderate", "minor"]
+IMPACTS: tuple[Impact, ...] = ("critical", "serious", "moderate", "minor")
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """The requirements a check gives evidence for.
+
+    ``wcag``: WCAG 2.2 success criteria ("1.1.1"); ``en301549``: EN 301 549 V3.2.1 clauses
+    ("9.1.1.1", "10.1.1.1"); ``caf``: CAF 2020 sub-criterion 5.2 points ("5.2.e", "5.2.f");
+    ``iso11367``: ISO 11367 principles ("5.2.3", "5.2.4"); ``matterhorn``: Matterhorn Protocol
+    1.1 checkpoints for PDF ("06-001").
+    """
+
+    wcag: tuple[str, ...] = ()
+    en301549: tuple[str, ...] = ()
+    caf: tuple[str, ...] = ("5.2.f",)
+    iso11367: tuple[str, ...] = ("5.2.4",)
+    matterhorn: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of one check on one artifact."""
+
+    artifact: str  # output-relative path (or the path given to `publish audit`)
+    check: str  # stable id, e.g. "braille.line-width" or "axe.image-alt"
+    outcome: Outcome
+    message: str  # for a non-programmer
+    criteria: Criteria
+    impact: Impact | None = None  # how much a failure hurts; None for passed checks
+    locator: str = ""  # CSS selector, "page 3", "line 12", "00:01:23.400"
+    figures: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "artifact": self.artifact,
+            "check": self.check,
+            "outcome": self.outcome,
+            "impact": self.impact,
+            "locator": self.locator,
+            "message": self.message,
+            "criteria": {
+                "wcag": list(self.criteria.wcag),
+                "en301549": list(self.criteria.en301549),
+                "caf": list(self.criteria.caf),
+                "iso11367": list(self.criteria.iso11367),
+                "matterhorn": list(self.criteria.matterhorn),
+            },
+            "figures": dict(self.figures),
+        }
+
+
+@dataclass(frozen=True)
+class AuditInput:
+    """A file to audit; ``artifact`` and ``document`` are known only for our own output."""
+
+    path: Path  # on disk
+    name: str  # as reported: output-relative path, or the path the auditor gave
+    artifact: Artifact | None = None
+    document: Document | None = None
+
+
+@dataclass
+class AuditContext:
+    config: SiteConfig | None  # None when auditing material from elsewhere without a site.yaml
+    root: Path | None  # the output root when auditing a build
+
+
+class Audit:
+    """Base of every format's audit; subclasses set ``name`` and ``suffixes``."""
+
+    name: ClassVar[str]
+    suffixes: ClassVar[tuple[str, ...]]  # e.g. (".brf", ".pef")
+
+    def audit(self, inputs: Sequence[AuditInput], ctx: AuditContext) -> list[Finding]:
+        raise NotImplementedError
+
+
+@cache
+def registry() -> dict[str, Audit]:
+    audits: dict[str, Audit] = {}
+    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        audit = getattr(module, "AUDIT", None)
+        if isinstance(audit, Audit):
+            audits[audit.name] = audit
+    return audits
+
+
+def audit_for(path: Path) -> Audit | None:
+    suffix = path.suffix.lower()
+    for audit in registry().values():
+        if suffix in audit.suffixes:
+            return audit
+    return None

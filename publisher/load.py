@@ -1,0 +1,336 @@
+"""The content folder → a validated :class:`~publisher.writers.Site`.
+
+In: ``content/site.yaml`` and ``content/<lang>/**/*.md``. Out: every service in every language as
+a :class:`~publisher.model.Document`, or ``None`` with all the problems of the run in
+``diagnostics`` (codes ``C1xx`` for files and front matter, ``C2xx`` for the body, ``S1xx`` for the
+configuration). What depends on a value that already failed is not checked again (a body is not
+parsed when its front matter is invalid).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from publisher.config import CONFIG_NAME, SiteConfig, load_config
+from publisher.diagnostics import Diagnostics, SourceSpan, did_you_mean, display_path
+from publisher.model import (
+    Document,
+    Link,
+    ServiceRecord,
+    block_inlines,
+    walk_blocks,
+    walk_inlines,
+)
+from publisher.parse import BodyParser
+from publisher.writers import Site, registry
+from publisher.yamlsource import parse_yaml, validate
+
+RECORD_CODES = {"missing": "C102", "unknown": "C103", "type": "C104", "date": "C105", "value": "C106"}
+_FENCE = re.compile(r"^---[ \t]*$")
+_CHANNEL_NEEDS = {
+    "online": "url",
+    "phone": "phone",
+    "email": "email",
+    "post": "address",
+    "in-person": "location",
+}
+
+
+@dataclass
+class _Source:
+    path: Path  # on disk
+    rel: PurePosixPath  # content-relative
+    shown: str  # as shown to the user
+    lang: str
+    raw: bytes
+    text: str = ""
+    record: ServiceRecord | None = None
+    body: str = ""
+    body_line: int = 1  # file line of the body's first line
+
+
+def load_site(
+    content_dir: Path, diagnostics: Diagnostics, config_path: Path | None = None
+) -> Site | None:
+    """Load and validate everything; ``None`` when any error was found (all are reported)."""
+    if not content_dir.is_dir():
+        diagnostics.error(
+            "C001",
+            f"the content folder {display_path(content_dir)} does not exist",
+            None,
+            "pass the folder of your Markdown files with --content",
+        )
+        return None
+    config = load_config(
+        config_path or content_dir / CONFIG_NAME,
+        diagnostics,
+        {name: writer.options_model for name, writer in registry().items()},
+    )
+    if config is None:
+        return None
+    sources = _discover(content_dir, config, diagnostics)
+    for source in sources:
+        _read(source, config, diagnostics)
+    records = [s for s in sources if s.record is not None]
+    _check_records(records, config, diagnostics)
+    by_path = {s.rel: s.record.id for s in records if s.record is not None}
+    documents: dict[tuple[str, str], Document] = {}
+    for source in records:
+        doc = _parse_body(source, content_dir, by_path, diagnostics)
+        documents[(doc.id, doc.lang)] = doc
+    _check_anchors(documents, diagnostics)
+    _check_translations(documents, config, diagnostics)
+    if diagnostics.has_errors():
+        return None
+    return Site(config, documents)
+
+
+def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -> list[_Source]:
+    sources: list[_Source] = []
+    root = content_dir.resolve()
+    for path in sorted(content_dir.rglob("*.md")):
+        rel = PurePosixPath(path.relative_to(content_dir).as_posix())
+        shown = display_path(path)
+        if not path.resolve().is_relative_to(root):
+            diagnostics.error(
+                "C206",
+                "this file is a symbolic link to outside the content folder",
+                SourceSpan(shown),
+                "copy the file into the content folder instead of linking to it",
+            )
+            continue
+        if len(rel.parts) < 2:
+            diagnostics.error(
+                "C107",
+                "a service file must be inside a language folder",
+                SourceSpan(shown),
+                f"move it to {content_dir.name}/{config.default_language}/{rel.name} "
+                "(or another language folder)",
+            )
+            continue
+        lang = rel.parts[0]
+        if lang not in config.language_codes:
+            hint = did_you_mean(lang, config.language_codes)
+            diagnostics.error(
+                "C107",
+                f"unknown language '{lang}' (the folder name gives the language)",
+                SourceSpan(shown),
+                hint or f"add '{lang}' to 'languages' in {CONFIG_NAME}, or use one of: "
+                f"{', '.join(config.language_codes)}",
+            )
+            continue
+        sources.append(_Source(path, rel, shown, lang, b""))
+    return sources
+
+
+def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None:
+    span = SourceSpan(source.shown)
+    size = source.path.stat().st_size
+    if size > config.max_file_bytes:
+        diagnostics.error(
+            "C112",
+            f"the file is {size:,} bytes, over the limit of {config.max_file_bytes:,}",
+            span,
+            "split the service description, or raise max_file_bytes in site.yaml",
+        )
+        return
+    raw = source.path.read_bytes()
+    if not raw.strip():
+        diagnostics.error(
+            "C110", "the file is empty", span, "write the front matter and the description"
+        )
+        return
+    if b"\x00" in raw:
+        diagnostics.error(
+            "C111",
+            "the file is binary, not text",
+            span,
+            "service descriptions are Markdown text files; remove this file",
+        )
+        return
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        diagnostics.error(
+            "C100",
+            f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+            span.at(line, column),
+            "save the file as UTF-8 in your editor",
+        )
+        return
+    source.raw = raw
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    source.text = text
+    lines = text.split("\n")
+    if not lines or not _FENCE.match(lines[0]):
+        diagnostics.error(
+            "C109",
+            "the file does not start with front matter",
+            span.at(1, 1),
+            "begin the file with a line '---', the service fields, and another line '---'",
+        )
+        return
+    end = next((i for i in range(1, len(lines)) if _FENCE.match(lines[i])), None)
+    if end is None:
+        diagnostics.error(
+            "C109",
+            "the front matter is not closed",
+            span.at(1, 1),
+            "add a line '---' after the last service field",
+        )
+        return
+    located = parse_yaml("\n".join(lines[1:end]), span.at(2), diagnostics, "C101")
+    if located is None:
+        return
+    record = validate(ServiceRecord, located, diagnostics, RECORD_CODES, "front matter")
+    if record is None:
+        return
+    before = len(diagnostics.errors)
+    if record.topic not in config.topics:
+        diagnostics.error(
+            "C113",
+            f"unknown topic '{record.topic}'",
+            located.span(("topic",)),
+            did_you_mean(record.topic, config.topics)
+            or f"use one of: {', '.join(sorted(config.topics))} (or add it to site.yaml)",
+        )
+    location_ids = {location.id for location in record.locations}
+    for index, channel in enumerate(record.channels):
+        needed = _CHANNEL_NEEDS[channel.type]
+        if getattr(channel, needed) is None:
+            diagnostics.error(
+                "C102",
+                f"the {channel.type} channel has no '{needed}'",
+                located.span(("channels", index)),
+                f"add '{needed}:' to this channel",
+            )
+        if channel.location is not None and channel.location not in location_ids:
+            diagnostics.error(
+                "C114",
+                f"the channel names the location '{channel.location}', which is not listed "
+                "under 'locations'",
+                located.span(("channels", index, "location")),
+                did_you_mean(channel.location, location_ids)
+                or "add it under 'locations' with its id, name and address",
+            )
+    if record.contact.phone is None and record.contact.email is None:
+        diagnostics.error(
+            "C102",
+            "the contact has neither a phone nor an email",
+            located.span(("contact",)),
+            "add 'phone:' or 'email:' under 'contact'",
+        )
+    if len(diagnostics.errors) > before:
+        return
+    source.record = record
+    source.body = "\n".join(lines[end + 1 :])
+    source.body_line = end + 2
+
+
+def _check_records(records: list[_Source], config: SiteConfig, diagnostics: Diagnostics) -> None:
+    seen: dict[tuple[str, str], _Source] = {}
+    for source in list(records):
+        assert source.record is not None
+        key = (source.record.id, source.lang)
+        if key in seen:
+            first = seen[key]
+            diagnostics.error(
+                "C108",
+                f"the service id '{key[0]}' is used twice in '{key[1]}': also in {first.shown}",
+                SourceSpan(source.shown, 2),
+                "give each service its own id; translations share an id across languages only",
+            )
+            records.remove(source)
+        else:
+            seen[key] = source
+
+
+def _parse_body(
+    source: _Source,
+    content_dir: Path,
+    by_path: dict[PurePosixPath, str],
+    diagnostics: Diagnostics,
+) -> Document:
+    assert source.record is not None
+    parser = BodyParser(
+        span=SourceSpan(source.shown, source.body_line - 1),
+        source=source.rel,
+        content_dir=content_dir,
+        diagnostics=diagnostics,
+        resolve_service=lambda target: _same_language(target, source.lang, by_path, diagnostics),
+    )
+    blocks = parser.parse(source.body)
+    return Document(
+        record=source.record,
+        lang=source.lang,
+        blocks=blocks,
+        source=source.rel.as_posix(),
+        span=SourceSpan(source.shown, 1),
+        fingerprint=hashlib.sha256(source.raw).hexdigest(),
+        body_fingerprint=hashlib.sha256(source.body.strip().encode()).hexdigest(),
+        images=tuple(parser.images),
+    )
+
+
+def _same_language(
+    target: PurePosixPath, lang: str, by_path: dict[PurePosixPath, str], _: Diagnostics
+) -> str | None:
+    # a link to a file in another language folder is still a link to that service, and the
+    # website links the service in the page's own language
+    return by_path.get(target)
+
+
+def _check_anchors(documents: dict[tuple[str, str], Document], diagnostics: Diagnostics) -> None:
+    anchors = {key: {h.anchor for h in doc.headings()} for key, doc in documents.items()}
+    for (_, lang), doc in sorted(documents.items()):
+        for block in walk_blocks(doc.blocks):
+            for inlines in block_inlines(block):
+                for node in walk_inlines(inlines):
+                    if not isinstance(node, Link) or node.anchor is None:
+                        continue
+                    if node.kind == "service" and node.service is not None:
+                        if (node.service, lang) not in documents:
+                            diagnostics.error(
+                                "C207",
+                                f"the link {node.target!r} points to the service "
+                                f"'{node.service}', which has no '{lang}' version",
+                                block.span,
+                                "link to a service that exists in this language",
+                            )
+                            continue
+                        known = anchors[(node.service, lang)]
+                    elif node.kind == "anchor":
+                        known = anchors[(doc.id, lang)]
+                    else:
+                        continue
+                    if node.anchor not in known:
+                        diagnostics.error(
+                            "C208",
+                            f"the link {node.target!r} points to a section '#{node.anchor}' "
+                            "that does not exist",
+                            block.span,
+                            did_you_mean(node.anchor, known)
+                            or "link to a heading's anchor (its words in lower case, joined "
+                            "by '-')",
+                        )
+
+
+def _check_translations(
+    documents: dict[tuple[str, str], Document], config: SiteConfig, diagnostics: Diagnostics
+) -> None:
+    sources = {service for service, lang in documents if lang == config.default_language}
+    for (service, lang), doc in sorted(documents.items()):
+        if lang != config.default_language and service not in sources:
+            diagnostics.error(
+                "C116",
+                f"this translation's source '{service}' does not exist in "
+                f"'{config.default_language}'",
+                doc.span.at(2),
+                f"restore {config.default_language}/{service}.md, correct the id, or remove "
+                "this translation",
+            )

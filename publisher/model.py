@@ -1,0 +1,316 @@
+"""The one format-neutral document model that every writer renders from.
+
+In: the parser (:mod:`publisher.parse`) builds these nodes from markdown-it-py's token tree and
+the loader's validated :class:`ServiceRecord`. Out: a :class:`Document` per (service, language),
+immutable, each node carrying the :class:`SourceSpan` it came from so that any later stage can
+point the author at the line to fix. HTML is one output among others, never the intermediate form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Literal, TypeAlias
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from publisher.diagnostics import SourceSpan
+
+# ---------------------------------------------------------------- front matter: the service
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _iso_date_text(value: object) -> object:
+    """Dates are written YYYY-MM-DD; refuse numbers that pydantic would read as timestamps."""
+    if isinstance(value, dt.date | str):
+        return value
+    raise ValueError("expected a date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
+
+
+Day = Literal["mo", "tu", "we", "th", "fr", "sa", "su"]
+DAYS: tuple[Day, ...] = ("mo", "tu", "we", "th", "fr", "sa", "su")
+ChannelType = Literal["online", "phone", "in-person", "post", "email"]
+
+
+class Channel(_Record):
+    """One way to apply (CPSV-AP ``Channel``): online, phone, in person, post or email."""
+
+    type: ChannelType
+    label: str | None = None
+    url: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    location: str | None = None
+
+
+class Fee(_Record):
+    """A cost (CPSV-AP ``Cost``): what it is for, the amount and its ISO 4217 currency."""
+
+    label: str
+    amount: float = Field(ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class OpeningHours(_Record):
+    """Opening hours (schema.org ``OpeningHoursSpecification``)."""
+
+    days: tuple[Day, ...] = Field(min_length=1)
+    opens: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    closes: str = Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")
+
+
+class Location(_Record):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    address: str
+
+
+class Contact(_Record):
+    """Contact point (CPSV-AP ``ContactPoint``); at least a phone or an email."""
+
+    phone: str | None = None
+    email: str | None = None
+    url: str | None = None
+
+
+class ServiceRecord(_Record):
+    """The validated front matter of one service description in one language.
+
+    Modelled on CPSV-AP 3.2 ``PublicService`` and schema.org ``GovernmentService``; the README
+    documents every field.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1, max_length=400)
+    topic: str
+    audience: tuple[str, ...] = Field(min_length=1)
+    keywords: tuple[str, ...] = ()
+    channels: tuple[Channel, ...] = Field(min_length=1)
+    fees: tuple[Fee, ...] = ()
+    processing_time: str
+    opening_hours: tuple[OpeningHours, ...] = ()
+    locations: tuple[Location, ...] = ()
+    contact: Contact
+    owner: str
+    last_reviewed: IsoDate
+    source_revision: str | None = Field(default=None, pattern=r"^[0-9a-f]{12,64}$")
+
+
+# ---------------------------------------------------------------- inline nodes
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Emphasis:
+    children: tuple[Inline, ...]
+
+
+@dataclass(frozen=True)
+class Strong:
+    children: tuple[Inline, ...]
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+
+
+@dataclass(frozen=True)
+class LineBreak:
+    pass
+
+
+LinkKind = Literal["external", "service", "anchor", "email", "phone"]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link. ``kind`` tells writers how to present it; ``service`` links name a service id
+    (already checked to exist in the same language) and an optional anchor."""
+
+    target: str
+    children: tuple[Inline, ...]
+    kind: LinkKind
+    service: str | None = None
+    anchor: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image; ``src`` is relative to the content folder and the file was checked to exist."""
+
+    src: str
+    alt: str
+    title: str | None = None
+
+
+Inline: TypeAlias = Text | Emphasis | Strong | Code | LineBreak | Link | Image
+
+
+# ---------------------------------------------------------------- block nodes
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A section heading; level 2–6 (the title is the only level 1) and a stable anchor id."""
+
+    level: int
+    children: tuple[Inline, ...]
+    anchor: str
+    span: SourceSpan
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    children: tuple[Inline, ...]
+    span: SourceSpan
+
+
+@dataclass(frozen=True)
+class ListItem:
+    blocks: tuple[Block, ...]
+    span: SourceSpan
+
+
+@dataclass(frozen=True)
+class BulletList:
+    items: tuple[ListItem, ...]
+    span: SourceSpan
+
+
+@dataclass(frozen=True)
+class OrderedList:
+    items: tuple[ListItem, ...]
+    start: int
+    span: SourceSpan
+
+
+@dataclass(frozen=True)
+class TableCell:
+    children: tuple[Inline, ...]
+    align: Literal["left", "right", "center"] | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table whose first row holds the column headers (Markdown tables always have one)."""
+
+    head: tuple[TableCell, ...]
+    rows: tuple[tuple[TableCell, ...], ...]
+    span: SourceSpan
+
+
+NoteKind = Literal["note", "warning", "tip"]
+
+
+@dataclass(frozen=True)
+class Note:
+    """An admonition written ``::: note`` … ``:::``."""
+
+    kind: NoteKind
+    blocks: tuple[Block, ...]
+    span: SourceSpan
+
+
+@dataclass(frozen=True)
+class Quote:
+    blocks: tuple[Block, ...]
+    span: SourceSpan
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    text: str
+    span: SourceSpan
+
+
+@dataclass(frozen=True)
+class ThematicBreak:
+    span: SourceSpan
+
+
+Block: TypeAlias = (
+    Heading | Paragraph | BulletList | OrderedList | Table | Note | Quote | CodeBlock | ThematicBreak
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One service in one language: its record, its body and where it came from."""
+
+    record: ServiceRecord
+    lang: str
+    blocks: tuple[Block, ...]
+    source: str  # content-relative posix path, e.g. "en/parking-permit.md"
+    span: SourceSpan  # display path of the file, line 1
+    fingerprint: str  # sha256 of the source bytes, for caches and translation freshness
+    body_fingerprint: str = ""  # sha256 of the body text alone (translation freshness)
+    images: tuple[str, ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    def headings(self) -> Iterator[Heading]:
+        for block in walk_blocks(self.blocks):
+            if isinstance(block, Heading):
+                yield block
+
+
+def walk_blocks(blocks: tuple[Block, ...]) -> Iterator[Block]:
+    """Every block, depth first, in reading order."""
+    for block in blocks:
+        yield block
+        if isinstance(block, BulletList | OrderedList):
+            for item in block.items:
+                yield from walk_blocks(item.blocks)
+        elif isinstance(block, Note | Quote):
+            yield from walk_blocks(block.blocks)
+
+
+def walk_inlines(inlines: tuple[Inline, ...]) -> Iterator[Inline]:
+    for node in inlines:
+        yield node
+        if isinstance(node, Emphasis | Strong | Link):
+            yield from walk_inlines(node.children)
+
+
+def block_inlines(block: Block) -> Iterator[tuple[Inline, ...]]:
+    """The inline runs that belong directly to a block (not to nested blocks)."""
+    if isinstance(block, Heading | Paragraph):
+        yield block.children
+    elif isinstance(block, Table):
+        for cell in block.head:
+            yield cell.children
+        for row in block.rows:
+            for cell in row:
+                yield cell.children
+
+
+def plain_text(inlines: tuple[Inline, ...]) -> str:
+    """The text a reader sees, without markup (image alt text stands in for the image)."""
+    parts: list[str] = []
+    for node in inlines:
+        if isinstance(node, Text | Code):
+            parts.append(node.text)
+        elif isinstance(node, LineBreak):
+            parts.append(" ")
+        elif isinstance(node, Image):
+            parts.append(node.alt)
+        else:
+            parts.append(plain_text(node.children))
+    return "".join(parts)

@@ -1,0 +1,374 @@
+"""Markdown body → document model, once, with source positions.
+
+In: the Markdown body of one service file, where it starts in the file, and a resolver for
+links to other service files. Out: a tuple of model blocks, plus diagnostics (codes ``C2xx``)
+for anything an output could not render faithfully or safely: raw HTML, unsafe URL schemes,
+images without alt text or outside the content folder, skipped heading levels, links to files
+that are not services.
+
+markdown-it-py does the parsing (CommonMark + tables + ``:::`` containers); this module only maps
+its syntax tree onto our node classes. ``Token.map`` gives 0-based body lines; we add the front
+matter offset so every span points at the real line of the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import cast
+from urllib.parse import unquote, urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
+from mdit_py_plugins.container import container_plugin
+
+from publisher.diagnostics import Diagnostics, SourceSpan
+from publisher.model import (
+    Block,
+    BulletList,
+    Code,
+    CodeBlock,
+    Emphasis,
+    Heading,
+    Image,
+    Inline,
+    LineBreak,
+    Link,
+    ListItem,
+    Note,
+    NoteKind,
+    OrderedList,
+    Paragraph,
+    Quote,
+    Strong,
+    Table,
+    TableCell,
+    Text,
+    ThematicBreak,
+    plain_text,
+)
+
+NOTE_KINDS: tuple[NoteKind, ...] = ("note", "warning", "tip")
+SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
+#: nesting deeper than this is refused: no reader can follow it and it costs stack
+MAX_DEPTH = 20
+
+
+def markdown() -> MarkdownIt:
+    """The one Markdown dialect: CommonMark, pipe tables and ``::: note|warning|tip`` blocks.
+
+    HTML parsing stays on so that raw HTML is *seen* and reported (never emitted), and link
+    validation is ours (markdown-it would silently turn a ``javascript:`` link into text).
+    """
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    for kind in NOTE_KINDS:
+        md.use(container_plugin, name=kind)
+    md.validateLink = lambda url: True
+    return md
+
+
+_MD = markdown()
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """A link to another service file, resolved by the loader."""
+
+    service: str
+
+
+@dataclass
+class BodyParser:
+    """Parses one body. ``resolve_service`` maps a content-relative ``.md`` path to its service
+    id (or ``None`` when no such service file was loaded)."""
+
+    span: SourceSpan  # the file, with ``line`` = file line of the body's first line
+    source: PurePosixPath  # content-relative path of this file
+    content_dir: Path
+    diagnostics: Diagnostics
+    resolve_service: Callable[[PurePosixPath], str | None]
+    images: list[str] = field(default_factory=list)
+    _anchors: set[str] = field(default_factory=set)
+    _last_level: int = 1
+
+    def parse(self, body: str) -> tuple[Block, ...]:
+        tokens = _MD.parse(body)
+        tree = SyntaxTreeNode(tokens)
+        return self._blocks(tree.children, 0)
+
+    # ------------------------------------------------------------ blocks
+
+    def _at(self, node: SyntaxTreeNode) -> SourceSpan:
+        line = node.map[0] if node.map else 0
+        return self.span.at(self.span.line + line, 1)
+
+    def _blocks(self, nodes: list[SyntaxTreeNode], depth: int) -> tuple[Block, ...]:
+        blocks: list[Block] = []
+        for node in nodes:
+            block = self._block(node, depth)
+            if block is not None:
+                blocks.append(block)
+        return tuple(blocks)
+
+    def _block(self, node: SyntaxTreeNode, depth: int) -> Block | None:
+        span = self._at(node)
+        if depth > MAX_DEPTH:
+            self.diagnostics.error(
+                "C212",
+                f"the text is nested more than {MAX_DEPTH} levels deep",
+                span,
+                "flatten the lists or quotes: readers cannot follow such nesting",
+            )
+            return None
+        kind = node.type
+        if kind == "heading":
+            return self._heading(node, span)
+        if kind == "paragraph":
+            return Paragraph(self._inline_of(node, span), span)
+        if kind == "bullet_list":
+            return BulletList(self._items(node, depth), span)
+        if kind == "ordered_list":
+            start = int(str(node.attrs.get("start", 1)))
+            return OrderedList(self._items(node, depth), start, span)
+        if kind == "table":
+            return self._table(node, span)
+        if kind == "blockquote":
+            return Quote(self._blocks(node.children, depth + 1), span)
+        if kind.startswith("container_"):
+            note_kind = cast(NoteKind, kind.removeprefix("container_"))
+            return Note(note_kind, self._blocks(node.children, depth + 1), span)
+        if kind in {"fence", "code_block"}:
+            return CodeBlock(node.content.rstrip("\n"), span)
+        if kind == "hr":
+            return ThematicBreak(span)
+        if kind == "html_block":
+            self._raw_html(span, node.content)
+            return None
+        raise AssertionError(f"unexpected Markdown node {kind}")  # a bug: dialect changed
+
+    def _heading(self, node: SyntaxTreeNode, span: SourceSpan) -> Heading:
+        level = int(node.tag[1])
+        children = self._inline_of(node, span)
+        if level == 1:
+            self.diagnostics.error(
+                "C203",
+                "a level-1 heading (#) in the body",
+                span,
+                "the title in the front matter is the only level-1 heading; start sections at ##",
+            )
+        elif level > self._last_level + 1:
+            self.diagnostics.error(
+                "C202",
+                f"heading level skipped: level {level} follows level {self._last_level}",
+                span,
+                f"use {'#' * (self._last_level + 1)} here, or add the missing level above",
+            )
+        self._last_level = level
+        return Heading(level, children, self._anchor(plain_text(children)), span)
+
+    def _anchor(self, text: str) -> str:
+        base = re.sub(r"[^\w]+", "-", text.casefold()).strip("-_") or "section"
+        anchor, n = base, 2
+        while anchor in self._anchors:
+            anchor, n = f"{base}-{n}", n + 1
+        self._anchors.add(anchor)
+        return anchor
+
+    def _items(self, node: SyntaxTreeNode, depth: int) -> tuple[ListItem, ...]:
+        return tuple(
+            ListItem(self._blocks(item.children, depth + 1), self._at(item))
+            for item in node.children
+        )
+
+    def _table(self, node: SyntaxTreeNode, span: SourceSpan) -> Table:
+        head: tuple[TableCell, ...] = ()
+        rows: list[tuple[TableCell, ...]] = []
+        for section in node.children:
+            for row in section.children:
+                cells = tuple(self._cell(cell, span) for cell in row.children)
+                if section.type == "thead":
+                    head = cells
+                else:
+                    rows.append(cells)
+        return Table(head, tuple(rows), span)
+
+    def _cell(self, node: SyntaxTreeNode, span: SourceSpan) -> TableCell:
+        style = str(node.attrs.get("style", ""))
+        align = None
+        for value in ("left", "right", "center"):
+            if f"text-align:{value}" in style:
+                align = value
+        return TableCell(self._inline_of(node, span), align)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ inlines
+
+    def _inline_of(self, node: SyntaxTreeNode, span: SourceSpan) -> tuple[Inline, ...]:
+        inline = [child for child in node.children if child.type == "inline"]
+        if not inline:
+            return ()
+        return self._inlines(inline[0].children, span)
+
+    def _inlines(self, nodes: list[SyntaxTreeNode], span: SourceSpan) -> tuple[Inline, ...]:
+        out: list[Inline] = []
+        for node in nodes:
+            item = self._inline(node, span)
+            if item is None:
+                continue
+            if isinstance(item, Text) and out and isinstance(out[-1], Text):
+                out[-1] = Text(out[-1].text + item.text)  # softbreaks split text runs
+            else:
+                out.append(item)
+        return tuple(out)
+
+    def _inline(self, node: SyntaxTreeNode, span: SourceSpan) -> Inline | None:
+        kind = node.type
+        if kind == "text":
+            return Text(node.content)
+        if kind == "softbreak":
+            return Text(" ")
+        if kind == "hardbreak":
+            return LineBreak()
+        if kind == "em":
+            return Emphasis(self._inlines(node.children, span))
+        if kind == "strong":
+            return Strong(self._inlines(node.children, span))
+        if kind == "code_inline":
+            return Code(node.content)
+        if kind == "link":
+            return self._link(node, span)
+        if kind == "image":
+            return self._image(node, span)
+        if kind == "html_inline":
+            self._raw_html(span, node.content)
+            return None
+        raise AssertionError(f"unexpected Markdown inline {kind}")
+
+    def _raw_html(self, span: SourceSpan, content: str) -> None:
+        snippet = content.strip().splitlines()[0][:60] if content.strip() else content
+        self.diagnostics.error(
+            "C201",
+            f"raw HTML is not allowed: {snippet!r}",
+            span,
+            "write it in Markdown; HTML would only reach the website and could be unsafe",
+        )
+
+    def _link(self, node: SyntaxTreeNode, span: SourceSpan) -> Inline | None:
+        target = str(node.attrs.get("href", ""))
+        title = str(node.attrs["title"]) if node.attrs.get("title") else None
+        children = self._inlines(node.children, span)
+        if not plain_text(children).strip():
+            self.diagnostics.error(
+                "C211", f"the link to {target!r} has no text", span,
+                "write the words a reader should see between the brackets",
+            )
+        parts = urlsplit(target)
+        scheme = parts.scheme.lower()
+        if scheme:
+            if scheme not in SAFE_SCHEMES:
+                self.diagnostics.error(
+                    "C209",
+                    f"links with '{scheme}:' are not allowed ({target[:60]!r})",
+                    span,
+                    "use an https://, mailto: or tel: address, or a link to another service (.md)",
+                )
+                return Text(plain_text(children))
+            kind = {"mailto": "email", "tel": "phone"}.get(scheme, "external")
+            return Link(target, children, kind, title=title)  # type: ignore[arg-type]
+        if not parts.path:
+            anchor = unquote(parts.fragment)
+            return Link(target, children, "anchor", anchor=anchor, title=title)
+        resolved = self._inside_content(parts.path, span, "link")
+        if resolved is None:
+            return Text(plain_text(children))
+        if resolved.suffix != ".md":
+            self.diagnostics.error(
+                "C210",
+                f"the link {target!r} does not point to a service description",
+                span,
+                "link to another service's .md file, or to a full https:// address",
+            )
+            return Text(plain_text(children))
+        service = self.resolve_service(resolved)
+        if service is None:
+            self.diagnostics.error(
+                "C207",
+                f"the link {target!r} points to a service that does not exist",
+                span,
+                "check the file name; a link to a service in the same language is written "
+                "like [text](other-service.md)",
+            )
+            return Text(plain_text(children))
+        anchor = unquote(parts.fragment) or None
+        return Link(target, children, "service", service=service, anchor=anchor, title=title)
+
+    def _image(self, node: SyntaxTreeNode, span: SourceSpan) -> Inline | None:
+        src = str(node.attrs.get("src", ""))
+        alt = plain_text(self._inlines(node.children, span)).strip()
+        if not alt:
+            self.diagnostics.error(
+                "C204",
+                f"the image {src!r} has no alt text",
+                span,
+                "describe the image between the brackets: ![what the image shows](file.png)",
+            )
+        parts = urlsplit(src)
+        if parts.scheme:
+            self.diagnostics.error(
+                "C209",
+                f"images must be files in the content folder, not {parts.scheme}: addresses",
+                span,
+                "save the image under content/images/ and use its relative path",
+            )
+            return Text(alt)
+        resolved = self._inside_content(parts.path, span, "image")
+        if resolved is None:
+            return Text(alt)
+        if not (self.content_dir / resolved).is_file():
+            self.diagnostics.error(
+                "C205",
+                f"the image file {src!r} does not exist",
+                span,
+                f"add {resolved} to the content folder or correct the path",
+            )
+            return Text(alt)
+        self.images.append(resolved.as_posix())
+        title = str(node.attrs["title"]) if node.attrs.get("title") else None
+        return Image(resolved.as_posix(), alt, title)
+
+    def _inside_content(self, path: str, span: SourceSpan, what: str) -> PurePosixPath | None:
+        """The content-relative path of a relative link, or ``None`` (reported) when it leaves
+        the content folder — by '..' or through a symbolic link."""
+        path = unquote(path)
+        if path.startswith("/"):
+            self.diagnostics.error(
+                "C206", f"the {what} path {path!r} is absolute", span,
+                "write the path relative to this file",
+            )
+            return None
+        parts: list[str] = []
+        for part in (*self.source.parent.parts, *PurePosixPath(path).parts):
+            if part == "..":
+                if not parts:
+                    self.diagnostics.error(
+                        "C206",
+                        f"the {what} path {path!r} leads outside the content folder",
+                        span,
+                        "only files inside the content folder can be published",
+                    )
+                    return None
+                parts.pop()
+            elif part not in {".", ""}:
+                parts.append(part)
+        resolved = PurePosixPath(*parts) if parts else PurePosixPath(".")
+        real = (self.content_dir / resolved).resolve()
+        if not real.is_relative_to(self.content_dir.resolve()):
+            self.diagnostics.error(
+                "C206",
+                f"the {what} path {path!r} is a symbolic link to outside the content folder",
+                span,
+                "copy the file into the content folder instead of linking to it",
+            )
+            return None
+        return resolved

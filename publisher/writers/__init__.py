@@ -1,0 +1,153 @@
+"""Output formats: one module per format, one interface, registered by name.
+
+In: a :class:`~publisher.model.Document` and a :class:`RenderContext` (site configuration,
+language, clock, the formats folder, the other documents). Out: a list of :class:`Artifact` —
+bytes and where they go under the output folder. Writers do no I/O of their own beyond reading
+their assets under ``formats/<name>/``; the build writes the artifacts.
+
+Every module in this package that defines ``WRITER`` is a format: adding a format means adding a
+module and its assets, nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import pkgutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from publisher.config import Language, SiteConfig
+from publisher.diagnostics import Diagnostics
+from publisher.i18n import Locale
+from publisher.model import Document
+
+
+def N_(message: str) -> str:
+    """Mark a string for the translation catalogues; it is translated where it is shown."""
+    return message
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One output file. ``label`` is an untranslated message id naming the format for people
+    ("Large print PDF"); ``meta`` holds figures a listing may show (pages, duration)."""
+
+    path: str  # posix, relative to the output root, never absolute, never with '..'
+    data: bytes
+    media_type: str
+    format: str
+    service: str | None = None
+    lang: str | None = None
+    label: str = ""
+    listed: bool = True  # offered in the page's "this service in other formats" block
+    meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass
+class Site:
+    """All documents of a build, for links between services and languages."""
+
+    config: SiteConfig
+    documents: dict[tuple[str, str], Document]  # (service id, lang) -> document
+
+    def get(self, service: str, lang: str) -> Document | None:
+        return self.documents.get((service, lang))
+
+    def translations(self, service: str) -> dict[str, Document]:
+        """The languages in which a service exists, in the configuration's language order."""
+        return {
+            lang: self.documents[(service, lang)]
+            for lang in self.config.language_codes
+            if (service, lang) in self.documents
+        }
+
+    def in_language(self, lang: str) -> list[Document]:
+        return sorted(
+            (doc for (_, code), doc in self.documents.items() if code == lang),
+            key=lambda doc: doc.record.title.casefold(),
+        )
+
+    def service_ids(self) -> list[str]:
+        return sorted({service for service, _ in self.documents})
+
+
+@dataclass
+class RenderContext:
+    """What a writer may know besides the document."""
+
+    config: SiteConfig
+    language: Language
+    locale: Locale
+    build_time: dt.datetime
+    formats_dir: Path
+    content_dir: Path
+    site: Site
+    options: BaseModel
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    alternates: tuple[Artifact, ...] = ()
+
+    @property
+    def lang(self) -> str:
+        return self.language.code
+
+    def _(self, message: str) -> str:
+        return self.locale.gettext(message)
+
+    def assets(self, name: str) -> Path:
+        return self.formats_dir / name
+
+
+class Options(BaseModel):
+    """A format's options under ``formats: <name>:`` in ``site.yaml``; writers extend it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+
+
+class Writer:
+    """Base of every format writer; subclasses set ``name`` and override ``render``."""
+
+    name: ClassVar[str]
+    options_model: ClassVar[type[Options]] = Options
+    #: page writers render after the others, so that they can list the other formats
+    lists_alternates: ClassVar[bool] = False
+
+    def render(self, doc: Document, ctx: RenderContext) -> list[Artifact]:
+        raise NotImplementedError
+
+    def render_site(self, site: Site, contexts: Mapping[str, RenderContext],
+                    artifacts: tuple[Artifact, ...]) -> list[Artifact]:
+        """Site-wide outputs (home, catalogues…); ``artifacts`` is everything rendered so far."""
+        return []
+
+    def engine_version(self) -> str:
+        """The versions of the engines behind this format (part of cache keys)."""
+        return ""
+
+
+def artifact_path(doc: Document, suffix: str) -> str:
+    """``<lang>/<service>/<service>-<lang><suffix>``: every file of a service sits with its page
+    and carries its language in its name, so a downloaded file still says what it is."""
+    return f"{doc.lang}/{doc.id}/{doc.id}-{doc.lang}{suffix}"
+
+
+def page_path(lang: str, service: str | None = None) -> str:
+    return f"{lang}/{service}/index.html" if service else f"{lang}/index.html"
+
+
+@cache
+def registry() -> dict[str, Writer]:
+    """Every format found in this package, by name."""
+    writers: dict[str, Writer] = {}
+    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        writer = getattr(module, "WRITER", None)
+        if isinstance(writer, Writer):
+            writers[writer.name] = writer
+    return writers
