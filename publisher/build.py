@@ -143,7 +143,9 @@ def render_all(
     failed = 0
     timings: list[tuple[str, float]] = []
 
-    def context(lang: str, options: Options, alternates: tuple[Artifact, ...] = ()) -> RenderContext:
+    def context(
+        lang: str, options: Options, alternates: tuple[Artifact, ...] = ()
+    ) -> RenderContext:
         return RenderContext(
             config=site.config,
             language=site.config.language(lang),

@@ -16,7 +16,9 @@ from publisher.diagnostics import Diagnostics, SourceSpan, did_you_mean, display
 from publisher.yamlsource import Located, parse_yaml, validate
 
 CONFIG_NAME = "site.yaml"
-CONFIG_CODES = {"missing": "S102", "unknown": "S103", "type": "S104", "date": "S105", "value": "S106"}
+CONFIG_CODES = {
+    "missing": "S102", "unknown": "S103", "type": "S104", "date": "S105", "value": "S106"
+}
 
 
 class _Config(BaseModel):

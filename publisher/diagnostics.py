@@ -85,7 +85,9 @@ class Diagnostics:
     def add(self, diagnostic: Diagnostic) -> None:
         self.items.append(diagnostic)
 
-    def error(self, code: str, message: str, span: SourceSpan | None = None, hint: str = "") -> None:
+    def error(
+        self, code: str, message: str, span: SourceSpan | None = None, hint: str = ""
+    ) -> None:
         self.add(Diagnostic(code, Severity.ERROR, message, span, hint))
 
     def warning(

@@ -27,6 +27,11 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 
 
+def N_(message: str) -> str:
+    """Mark a string for the translation catalogues; it is translated where it is shown."""
+    return message
+
+
 @functools.cache
 def _catalog(lang: str) -> Catalog | None:
     po = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"

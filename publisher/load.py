@@ -28,7 +28,9 @@ from publisher.parse import BodyParser
 from publisher.writers import Site, registry
 from publisher.yamlsource import parse_yaml, validate
 
-RECORD_CODES = {"missing": "C102", "unknown": "C103", "type": "C104", "date": "C105", "value": "C106"}
+RECORD_CODES = {
+    "missing": "C102", "unknown": "C103", "type": "C104", "date": "C105", "value": "C106"
+}
 _FENCE = re.compile(r"^---[ \t]*$")
 _CHANNEL_NEEDS = {
     "online": "url",

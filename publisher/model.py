@@ -244,7 +244,8 @@ class ThematicBreak:
 
 
 Block: TypeAlias = (
-    Heading | Paragraph | BulletList | OrderedList | Table | Note | Quote | CodeBlock | ThematicBreak
+    Heading | Paragraph | BulletList | OrderedList | Table | Note | Quote | CodeBlock
+    | ThematicBreak
 )
 
 

@@ -65,7 +65,7 @@ def markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
     for kind in NOTE_KINDS:
         md.use(container_plugin, name=kind)
-    md.validateLink = lambda url: True
+    md.validateLink = lambda url: True  # type: ignore[method-assign]
     return md
 
 
@@ -102,7 +102,7 @@ class BodyParser:
 
     def _at(self, node: SyntaxTreeNode) -> SourceSpan:
         line = node.map[0] if node.map else 0
-        return self.span.at(self.span.line + line, 1)
+        return self.span.at(self.span.line + line + 1, 1)
 
     def _blocks(self, nodes: list[SyntaxTreeNode], depth: int) -> tuple[Block, ...]:
         blocks: list[Block] = []
@@ -300,8 +300,10 @@ class BodyParser:
                 "like [text](other-service.md)",
             )
             return Text(plain_text(children))
-        anchor = unquote(parts.fragment) or None
-        return Link(target, children, "service", service=service, anchor=anchor, title=title)
+        fragment = unquote(parts.fragment)
+        return Link(
+            target, children, "service", service=service, anchor=fragment or None, title=title
+        )
 
     def _image(self, node: SyntaxTreeNode, span: SourceSpan) -> Inline | None:
         src = str(node.attrs.get("src", ""))
@@ -340,7 +342,7 @@ class BodyParser:
     def _inside_content(self, path: str, span: SourceSpan, what: str) -> PurePosixPath | None:
         """The content-relative path of a relative link, or ``None`` (reported) when it leaves
         the content folder — by '..' or through a symbolic link."""
-        path = unquote(path)
+        path = unquote(path) or ""
         if path.startswith("/"):
             self.diagnostics.error(
                 "C206", f"the {what} path {path!r} is absolute", span,

@@ -55,14 +55,16 @@ class Located:
         return self.origin
 
 
-def parse_yaml(text: str, origin: SourceSpan, diagnostics: Diagnostics, code: str) -> Located | None:
+def parse_yaml(
+    text: str, origin: SourceSpan, diagnostics: Diagnostics, code: str
+) -> Located | None:
     """Parse YAML; on a syntax error add one diagnostic with its line and return ``None``.
 
     ``origin.line`` is the file line of the YAML's first line; marks are 0-based from there.
     """
     try:
         node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = origin.at(origin.line + mark.line, mark.column + 1) if mark else origin
@@ -182,7 +184,7 @@ def _diagnostic(
             codes["unknown"], Severity.ERROR, f"unknown field '{name}' in the {what}", span, hint
         )
     value = _value_at(located.data, loc)
-    if kind.startswith("date") or kind == "value_error" and "date" in error["msg"]:
+    if kind.startswith("date") or (kind == "value_error" and "date" in error["msg"]):
         return Diagnostic(
             codes["date"],
             Severity.ERROR,

@@ -24,13 +24,9 @@ from pydantic import BaseModel, ConfigDict
 
 from publisher.config import Language, SiteConfig
 from publisher.diagnostics import Diagnostics
+from publisher.i18n import N_ as N_
 from publisher.i18n import Locale
 from publisher.model import Document
-
-
-def N_(message: str) -> str:
-    """Mark a string for the translation catalogues; it is translated where it is shown."""
-    return message
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from publisher.i18n import Locale
+from publisher.i18n import N_, Locale
 from publisher.model import (
     Block,
     BulletList,
@@ -35,7 +35,7 @@ from publisher.model import (
     ThematicBreak,
 )
 
-NOTE_LABELS = {"note": "Note", "warning": "Warning", "tip": "Tip"}
+NOTE_LABELS = {"note": N_("Note"), "warning": N_("Warning"), "tip": N_("Tip")}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,171 @@
+"""A real browser for the audits: headless Debian Chromium driven through Selenium.
+
+In: the paths of Chromium and its driver (Debian's ``/usr/bin/chromium`` and
+``/usr/bin/chromedriver`` by default). Out: a :class:`Browser`, a context manager that starts one
+Chromium with a fresh temporary profile, opens pages, runs scripts, presses keys and sends
+DevTools commands, and removes the profile when it closes. Start one and reuse it for every page:
+starting Chromium takes a second or more.
+
+Selenium Manager is never asked for anything: both paths are given explicitly, because it would
+otherwise try to download a driver or a browser, and the build machines have no network.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+# Headless, and quiet: no first-run dialogs, no updates, no sync, no background requests that
+# would wait on a network the build machines do not have. --no-sandbox because the audits run
+# as root in containers, where Chromium's sandbox cannot start.
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+WINDOW = (1280, 900)  # a fixed window so layout-dependent results (contrast, reflow) repeat
+PAGE_LOAD_SECONDS = 30
+SCRIPT_SECONDS = 60
+
+
+class BrowserUnavailable(Exception):
+    """Chromium or its driver is missing or would not start; the message says which and why."""
+
+
+def missing_browser(chromium: Path = CHROMIUM, chromedriver: Path = CHROMEDRIVER) -> str | None:
+    """Why the browser cannot start, or None when both programs are there."""
+    for program, package in ((chromium, "chromium"), (chromedriver, "chromium-driver")):
+        if not program.is_file():
+            return f"{program} is missing (install the Debian package {package})"
+    return None
+
+
+class Browser:
+    """One headless Chromium, reused across pages.
+
+    Use it as a context manager; leaving the block quits Chromium and deletes its profile.
+    """
+
+    def __init__(
+        self,
+        chromium: Path = CHROMIUM,
+        chromedriver: Path = CHROMEDRIVER,
+        window: tuple[int, int] = WINDOW,
+    ) -> None:
+        self.chromium = chromium
+        self.chromedriver = chromedriver
+        self.window = window
+        self.profile: Path | None = None
+        self._driver: webdriver.Chrome | None = None
+
+    def __enter__(self) -> Browser:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        reason = missing_browser(self.chromium, self.chromedriver)
+        if reason:
+            raise BrowserUnavailable(reason)
+        self.profile = Path(tempfile.mkdtemp(prefix="publisher-chromium-"))
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(self.chromium)
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={self.profile}")
+        options.add_argument(f"--window-size={self.window[0]},{self.window[1]}")
+        # Someone else's page may call alert() on load; a dialog left open would make every
+        # later command fail.
+        options.unhandled_prompt_behavior = "dismiss"
+        service = Service(executable_path=str(self.chromedriver), log_output=subprocess.DEVNULL)
+        try:
+            self._driver = webdriver.Chrome(service=service, options=options)
+        except WebDriverException as err:
+            self._remove_profile()
+            raise BrowserUnavailable(f"Chromium would not start: {err.msg or err}") from err
+        self._driver.set_page_load_timeout(PAGE_LOAD_SECONDS)
+        self._driver.set_script_timeout(SCRIPT_SECONDS)
+
+    def close(self) -> None:
+        if self._driver is not None:
+            try:
+                self._driver.quit()
+            finally:
+                self._driver = None
+                self._remove_profile()
+        else:
+            self._remove_profile()
+
+    def _remove_profile(self) -> None:
+        if self.profile is not None:
+            shutil.rmtree(self.profile, ignore_errors=True)
+            self.profile = None
+
+    @property
+    def driver(self) -> webdriver.Chrome:
+        if self._driver is None:
+            raise RuntimeError("the browser is not started; use it as a context manager")
+        return self._driver
+
+    def open(self, path: Path) -> None:
+        """Load a file from disk as a file:// page and wait for its load event."""
+        self.driver.get(path.resolve().as_uri())
+
+    def script(self, source: str, *args: Any) -> Any:
+        """Run JavaScript in the page (works even while page scripts are disabled)."""
+        return self.driver.execute_script(source, *args)
+
+    def press(self, *keys: str) -> None:
+        """Press keys as a keyboard user does, on whatever element has focus."""
+        ActionChains(self.driver).send_keys(*keys).perform()
+
+    def devtools(self, command: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self.driver.execute_cdp_cmd(command, params or {})
+        return result
+
+    @contextmanager
+    def scripts_disabled(self) -> Iterator[None]:
+        """Pages opened inside the block load with JavaScript off, as with a blocker."""
+        self.devtools("Emulation.setScriptExecutionDisabled", {"value": True})
+        try:
+            yield
+        finally:
+            self.devtools("Emulation.setScriptExecutionDisabled", {"value": False})
+
+    @contextmanager
+    def viewport(self, width: int, height: int) -> Iterator[None]:
+        """Lay the current page out in a viewport of this many CSS pixels."""
+        self.devtools(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+        try:
+            yield
+        finally:
+            self.devtools("Emulation.clearDeviceMetricsOverride")

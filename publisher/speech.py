@@ -1,0 +1,508 @@
+"""The spoken script: a document rewritten for the ear, one sentence at a time.
+
+In: a :class:`~publisher.model.Document` and the :class:`~publisher.i18n.Locale` of its language.
+Out: a list of :class:`Sentence` values in reading order — the title and summary first, the body
+with its headings announced, lists read as items and tables read as sentences, then the
+essentials of the front matter (how to apply, fees, opening hours, contact). Each sentence keeps
+two forms: ``text`` as written (for captions and the transcript) and ``spoken`` as the synthesiser
+should say it (web and email addresses spelled so that a listener can write them down, money,
+dates and times in words the language uses). The audio writer synthesises one piece per sentence;
+the audio audit rebuilds the same script to check the captions against it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from babel import lists as babel_lists
+from babel import numbers as babel_numbers
+
+from publisher.diagnostics import SourceSpan
+from publisher.i18n import Locale
+from publisher.model import (
+    DAYS,
+    Block,
+    BulletList,
+    CodeBlock,
+    Document,
+    Heading,
+    Note,
+    OrderedList,
+    Paragraph,
+    Quote,
+    Table,
+    ThematicBreak,
+    plain_text,
+)
+
+Role = Literal["title", "summary", "heading", "announce", "text", "item", "row", "fact"]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One piece of the notice: synthesised alone, captioned as one cue.
+
+    ``group`` numbers the block a sentence belongs to: the transcript writes a group as one
+    paragraph (or list, or heading) and the audio writer leaves a longer pause between groups.
+    ``heading`` is the bare heading text for the transcript when ``role`` is ``"heading"``.
+    """
+
+    text: str
+    spoken: str
+    role: Role
+    group: int
+    level: int = 0
+    heading: str = ""
+    span: SourceSpan | None = None
+
+    @property
+    def words(self) -> int:
+        return len(self.spoken.split())
+
+
+def word_count(sentences: Iterable[Sentence]) -> int:
+    return sum(sentence.words for sentence in sentences)
+
+
+# ---------------------------------------------------------------- for the ear: single values
+
+_SYMBOLS = {
+    ".": "dot",
+    "-": "dash",
+    "/": "slash",
+    "@": "at",
+    "_": "underscore",
+    "+": "plus",
+    ":": "colon",
+    "=": "equals",
+    "&": "and",
+    "?": "question mark",
+    "#": "hash",
+    "~": "tilde",
+}
+_VOWELS = set("aeiouyAEIOUY")
+
+
+def spell_address(address: str, _: Callable[[str], str]) -> str:
+    """A web or email address as a listener can write it down: symbols named ("dot", "dash"),
+    digits one by one, short or vowel-less letter runs ("www", "fr") spelled letter by letter.
+    The scheme (https://) is left out: every browser adds it."""
+    address = re.sub(r"^(https?://|mailto:)", "", address.strip(), flags=re.IGNORECASE)
+    address = address.rstrip("/")
+    words: list[str] = []
+    for token in re.findall(r"[^\W\d_]+|\d|.", address):
+        if token.isdigit():
+            words.append(token)
+        elif token[0].isalpha():
+            if len(token) <= 3 or (not (set(token) & _VOWELS) and token.isascii()):
+                words.append(" ".join(token))
+            else:
+                words.append(token)
+        elif token in _SYMBOLS:
+            words.append(_(_SYMBOLS[token]))
+        # anything else (a stray space or quote) is not part of what a listener writes down
+    return " ".join(words)
+
+
+def spell_phone(number: str, _: Callable[[str], str]) -> str:
+    """A phone number digit by digit, in the groups it is written in, with a pause between
+    groups ("plus 3 3, 4, 5 0, …") so that a listener can write it down."""
+    number = number.strip()
+    groups = [re.sub(r"\D", "", group) for group in re.split(r"[\s.\-/()]+", number)]
+    spoken = ", ".join(" ".join(group) for group in groups if group)
+    return f"{_('plus')} {spoken}" if number.startswith("+") else spoken
+
+
+def spoken_money(amount: Decimal, currency: str, locale: Locale) -> str:
+    """An amount as said aloud: "20 euros", "12 euros 50", "20 يورو" (Babel's currency names)."""
+    units = int(amount)
+    cents = int((amount - units) * 100)
+    name = babel_numbers.get_currency_name(currency, count=units, locale=locale.babel)
+    number = locale.number(units).replace("\u202f", " ").replace("\xa0", " ")
+    if cents == 0:
+        return f"{number} {name}"
+    return locale.gettext("{amount} {currency} {cents}").format(
+        amount=number, currency=name, cents=f"{cents:02d}"
+    )
+
+
+def spoken_time(value: str, locale: Locale) -> str:
+    """A 'HH:MM' time as said aloud: "5 PM", "8:30 AM" where the language uses a 12-hour clock
+    (its CLDR short time pattern has a day period), else "17 heures", "8 heures 30"…; never
+    "zero zero", which is how a synthesiser reads ":00"."""
+    hours, minutes = (int(part) for part in value.split(":"))
+    hours %= 24
+    pattern = locale.babel.time_formats["short"].pattern
+    if "a" in pattern:
+        # the wide day period: "صباحًا", not the abbreviation "ص" a synthesiser spells
+        key = "am" if hours < 12 else "pm"
+        periods = locale.babel.day_periods
+        wide = periods.get("format", {}).get("wide", {})
+        period = wide[key] if key in wide else periods["stand-alone"]["wide"][key]
+        clock = hours % 12 or 12
+        said = str(clock) if minutes == 0 else f"{clock}:{minutes:02d}"
+        return f"{said} {period}"
+    if minutes == 0:
+        return locale.gettext("{hour} o'clock").format(hour=hours)
+    return locale.gettext("{hour}:{minute}").format(hour=hours, minute=f"{minutes:02d}")
+
+
+def spoken_days(days: Iterable[str], locale: Locale) -> str:
+    """Days as said aloud: runs of three or more become "Monday to Friday"."""
+    indexes = sorted(DAYS.index(day) for day in days)  # type: ignore[arg-type]
+    runs: list[list[int]] = []
+    for index in indexes:
+        if runs and index == runs[-1][-1] + 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    parts: list[str] = []
+    for run in runs:
+        names = [locale.day_name(DAYS[index]) for index in run]
+        if len(run) >= 3:
+            parts.append(
+                locale.gettext("{first} to {last}").format(first=names[0], last=names[-1])
+            )
+        else:
+            parts.extend(names)
+    return str(babel_lists.format_list(parts, locale=locale.babel))
+
+
+# ---------------------------------------------------------------- for the ear: running text
+
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_URL = r"(?:https?://|www\.)[^\s<>()\"']+"
+_PHONE = r"\+\d[\d .]{6,}\d|\b0\d(?:[ .]?\d{2}){4}\b"
+_AMOUNT = r"\d+(?:[.,\u202f\xa0 ]\d+)*"
+_MONEY = (
+    rf"(?P<sym1>[€$£])\s?(?P<amt1>{_AMOUNT})"
+    rf"|(?P<amt2>{_AMOUNT})\s?(?P<sym2>[€$£]|\b(?:EUR|USD|GBP|CHF)\b)"
+    rf"|\b(?P<sym3>EUR|USD|GBP|CHF)\s?(?P<amt3>{_AMOUNT})"
+)
+_DATE = r"\b\d{4}-\d{2}-\d{2}\b"
+_TIME = r"\b(?:[01]?\d|2[0-4])[:h][0-5]\d\b"
+_PATTERN = re.compile(
+    rf"(?P<email>{_EMAIL})|(?P<url>{_URL})|(?P<phone>{_PHONE})|(?P<money>{_MONEY})"
+    rf"|(?P<date>{_DATE})|(?P<time>{_TIME})"
+)
+_CURRENCY = {"€": "EUR", "$": "USD", "£": "GBP"}
+
+
+def _amount(text: str) -> Decimal | None:
+    """A written amount: the last separator is a decimal mark when two digits follow it."""
+    digits = re.sub(r"[\u202f\xa0 ]", "", text)
+    match = re.fullmatch(r"(.*?)[.,](\d{1,2})", digits)
+    whole, fraction = (match.group(1), match.group(2)) if match else (digits, "0")
+    try:
+        return Decimal(re.sub(r"[.,]", "", whole) or "0") + Decimal(f"0.{fraction}")
+    except InvalidOperation:
+        return None
+
+
+def for_the_ear(text: str, locale: Locale) -> str:
+    """Running text rewritten for a synthesiser: addresses spelled, phone numbers in digit
+    groups, money, ISO dates and times in the words of the language."""
+    _ = locale.gettext
+
+    def replace(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if match.group("email"):
+            return spell_address(found, _)
+        if match.group("url"):
+            trail = re.search(r"[.,;:!?]+$", found)
+            core = found[: trail.start()] if trail else found
+            return spell_address(core, _) + (trail.group(0) if trail else "")
+        if match.group("phone"):
+            return spell_phone(found, _)
+        if match.group("money"):
+            symbol = match.group("sym1") or match.group("sym2") or match.group("sym3")
+            written = match.group("amt1") or match.group("amt2") or match.group("amt3")
+            amount = _amount(written)
+            if amount is None:
+                return found
+            return spoken_money(amount, _CURRENCY.get(symbol, symbol), locale)
+        if match.group("date"):
+            try:
+                return locale.date(dt.date.fromisoformat(found), "long")
+            except ValueError:
+                return found
+        hours, minutes = re.split(r"[:h]", found)
+        return spoken_time(f"{int(hours):02d}:{minutes}", locale)
+
+    spoken = _PATTERN.sub(replace, text)
+    # Markdown's typographic leftovers are noise to a synthesiser ("asterisk", "tilde")
+    spoken = re.sub(r"[*_`#|<>]+", " ", spoken)
+    return re.sub(r"\s+", " ", spoken).strip()
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?؟…])\s+(?=[^\s\da-z])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a paragraph; a full stop followed by a lower-case word ("e.g. the") or a
+    digit does not end a sentence."""
+    text = re.sub(r"\s+", " ", text).strip()
+    return [part for part in _SENTENCE_END.split(text) if part]
+
+
+def _closed(text: str) -> str:
+    """A sentence that ends with punctuation, so that the synthesiser's intonation falls."""
+    return text if re.search(r"[.!?؟…:;]$", text) else f"{text}."
+
+
+# ---------------------------------------------------------------- the script
+
+
+class _Script:
+    def __init__(self, doc: Document, locale: Locale, organisation: str) -> None:
+        self.doc = doc
+        self.locale = locale
+        self._ = locale.gettext
+        self.organisation = organisation
+        self.sentences: list[Sentence] = []
+        self.group = 0
+
+    def new_group(self) -> None:
+        if self.sentences and self.sentences[-1].group == self.group:
+            self.group += 1
+
+    def say(
+        self,
+        text: str,
+        role: Role,
+        span: SourceSpan | None,
+        spoken: str | None = None,
+        level: int = 0,
+        heading: str = "",
+    ) -> None:
+        text = re.sub(r"\s+", " ", text).strip()
+        if not text:
+            return
+        said = for_the_ear(text, self.locale) if spoken is None else spoken
+        if not said:
+            return
+        self.sentences.append(
+            Sentence(
+                text=_closed(text) if role not in ("heading", "title") else text,
+                spoken=_closed(said),
+                role=role,
+                group=self.group,
+                level=level,
+                heading=heading,
+                span=span,
+            )
+        )
+
+    def paragraph(self, text: str, role: Role, span: SourceSpan, prefix: str = "") -> None:
+        for index, sentence in enumerate(split_sentences(text)):
+            if index == 0 and prefix:
+                sentence = prefix.format(text=sentence)
+            self.say(sentence, role, span)
+
+    # -- the parts of a notice
+
+    def build(self) -> list[Sentence]:
+        record = self.doc.record
+        self.say(record.title, "title", self.doc.span, level=1, heading=record.title)
+        self.new_group()
+        self.paragraph(record.summary, "summary", self.doc.span)
+        self.blocks(self.doc.blocks)
+        self.practical()
+        return self.sentences
+
+    def blocks(self, blocks: Iterable[Block]) -> None:
+        for block in blocks:
+            self.block(block)
+
+    def block(self, block: Block) -> None:
+        _ = self._
+        if isinstance(block, Heading):
+            self.new_group()
+            title = plain_text(block.children)
+            label = _("Section: {title}") if block.level <= 2 else _("Subsection: {title}")
+            self.say(label.format(title=title), "heading", block.span, level=block.level,
+                     heading=title)
+            self.new_group()
+        elif isinstance(block, Paragraph):
+            self.new_group()
+            self.paragraph(plain_text(block.children), "text", block.span)
+        elif isinstance(block, BulletList | OrderedList):
+            self.list(block)
+        elif isinstance(block, Table):
+            self.table(block)
+        elif isinstance(block, Note):
+            self.new_group()
+            label = {"note": _("Note"), "warning": _("Warning"), "tip": _("Tip")}[block.kind]
+            self.say(_closed(label), "announce", block.span)
+            self.blocks(block.blocks)
+        elif isinstance(block, Quote):
+            self.new_group()
+            self.say(_("Quotation."), "announce", block.span)
+            self.blocks(block.blocks)
+        elif isinstance(block, CodeBlock):
+            self.new_group()
+            for line in block.text.splitlines():
+                self.say(line, "text", block.span)
+        elif isinstance(block, ThematicBreak):
+            self.new_group()
+
+    def list(self, block: BulletList | OrderedList) -> None:
+        _ = self._
+        count = len(block.items)
+        self.new_group()
+        self.say(
+            self.locale.ngettext("A list of {n} item.", "A list of {n} items.", count).format(
+                n=count
+            ),
+            "announce",
+            block.span,
+        )
+        for index, item in enumerate(block.items):
+            self.new_group()
+            prefix = ""
+            if isinstance(block, OrderedList):
+                prefix = _("Item {number}: {text}").replace(
+                    "{number}", str(block.start + index)
+                )
+            for child in item.blocks:
+                if isinstance(child, Paragraph):
+                    self.paragraph(plain_text(child.children), "item", child.span, prefix)
+                    prefix = ""
+                else:
+                    self.block(child)
+
+    def table(self, block: Table) -> None:
+        """Tables read as sentences: the first cell of a row names it, the others are given
+        with their column header ("First car: 20 euros"; with more columns, "First car,
+        price per year: 20 euros; deadline: …")."""
+        _ = self._
+        headers = [plain_text(cell.children).strip() for cell in block.head]
+        count = len(block.rows)
+        self.new_group()
+        columns = str(babel_lists.format_list([h for h in headers if h], locale=self.locale.babel))
+        self.say(
+            self.locale.ngettext(
+                "A table of {n} row: {columns}.", "A table of {n} rows: {columns}.", count
+            ).format(n=count, columns=columns),
+            "announce",
+            block.span,
+        )
+        for row in block.rows:
+            self.new_group()
+            cells = [plain_text(cell.children).strip() for cell in row]
+            key = cells[0] if cells else ""
+            rest = [
+                (headers[index] if index < len(headers) else "", value)
+                for index, value in enumerate(cells[1:], start=1)
+                if value
+            ]
+            if not rest:
+                self.say(key, "row", block.span)
+            elif len(headers) <= 2:
+                self.say(f"{key}: {rest[0][1]}", "row", block.span)
+            else:
+                pairs = "; ".join(f"{head}: {value}" if head else value for head, value in rest)
+                self.say(f"{key}, {pairs}" if key else pairs, "row", block.span)
+
+    def practical(self) -> None:
+        """The essentials of the front matter, after the body, where a listener expects the
+        details to write down."""
+        _ = self._
+        record = self.doc.record
+        span = self.doc.span
+        locale = self.locale
+        self.new_group()
+        self.say(_("Practical information"), "heading", span, level=2,
+                 heading=_("Practical information"))
+
+        self.new_group()
+        self.say(_("How to apply:"), "announce", span)
+        places = {location.id: location for location in record.locations}
+        for channel in record.channels:
+            self.new_group()
+            if channel.type == "online" and channel.url:
+                label = channel.label or _("Online")
+                self.say(f"{label}: {channel.url}", "fact", span)
+            elif channel.type == "phone" and channel.phone:
+                self.say(_("By phone: {phone}").format(phone=channel.phone), "fact", span)
+            elif channel.type == "email" and channel.email:
+                self.say(_("By email: {email}").format(email=channel.email), "fact", span)
+            elif channel.type == "in-person":
+                place = places.get(channel.location or "")
+                where = ", ".join(
+                    part
+                    for part in (
+                        place.name if place else None,
+                        channel.address or (place.address if place else None),
+                    )
+                    if part
+                )
+                text = _("In person: {place}").format(place=where) if where else _("In person")
+                self.say(text, "fact", span)
+            elif channel.type == "post" and channel.address:
+                self.say(_("By post: {address}").format(address=channel.address), "fact", span)
+            elif channel.label:
+                self.say(channel.label, "fact", span)
+
+        self.new_group()
+        self.say(
+            _("Processing time: {time}").format(time=record.processing_time), "fact", span
+        )
+
+        if record.fees:
+            self.new_group()
+            self.say(_("Fees:"), "announce", span)
+            for fee in record.fees:
+                amount = Decimal(str(fee.amount))
+                self.say(
+                    f"{fee.label}: {locale.money(fee.amount, fee.currency)}",
+                    "fact",
+                    span,
+                    spoken=f"{for_the_ear(fee.label, locale)}: "
+                    f"{spoken_money(amount, fee.currency, locale)}",
+                )
+
+        if record.opening_hours:
+            self.new_group()
+            self.say(_("Opening hours:"), "announce", span)
+            for hours in record.opening_hours:
+                days = spoken_days(hours.days, locale)
+                self.say(
+                    _("{days}: {opens} to {closes}").format(
+                        days=days, opens=locale.time(hours.opens), closes=locale.time(hours.closes)
+                    ),
+                    "fact",
+                    span,
+                    spoken=_("{days}: from {opens} to {closes}").format(
+                        days=days,
+                        opens=spoken_time(hours.opens, locale),
+                        closes=spoken_time(hours.closes, locale),
+                    ),
+                )
+
+        contact = record.contact
+        self.new_group()
+        self.say(_("Contact:"), "announce", span)
+        if contact.phone:
+            self.say(_("Phone: {phone}").format(phone=contact.phone), "fact", span)
+        if contact.email:
+            self.say(_("Email: {email}").format(email=contact.email), "fact", span)
+        if contact.url:
+            self.say(_("Website: {url}").format(url=contact.url), "fact", span)
+
+        self.new_group()
+        reviewed = locale.date(record.last_reviewed, "long")
+        self.say(
+            _("Published by {organisation}.").format(organisation=self.organisation), "fact", span
+        )
+        self.say(_("Last reviewed on {date}.").format(date=reviewed), "fact", span)
+
+
+def script(doc: Document, locale: Locale, organisation: str) -> list[Sentence]:
+    """The spoken script of a document, in reading order."""
+    return _Script(doc, locale, organisation).build()
