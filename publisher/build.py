@@ -28,6 +28,7 @@ from publisher.diagnostics import Diagnostics, SourceSpan, display_path
 from publisher.i18n import Locale
 from publisher.load import load_site
 from publisher.model import Document
+from publisher.audits import Finding
 from publisher.writers import Artifact, Options, RenderContext, Site, Writer, registry
 
 
@@ -76,6 +77,9 @@ class BuildResult:
     failed_tasks: int = 0
     seconds: float = 0.0
     slowest: list[tuple[str, float]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    gate_failures: list[Finding] = field(default_factory=list)
+    audited: bool = False
 
 
 @dataclass
@@ -84,6 +88,8 @@ class BuildOptions:
     out_dir: Path
     config_path: Path | None = None
     formats: Sequence[str] | None = None  # None: every enabled format
+    audit: bool = True
+    fail_on: str = "serious"  # critical|serious|moderate|minor|none
     progress: Progress = field(default_factory=Progress)
 
 
@@ -249,12 +255,11 @@ def check_paths(artifacts: Sequence[Artifact]) -> None:
         seen.add(artifact.path)
 
 
-def write_tree(root: Path, artifacts: Sequence[Artifact], manifest_bytes: bytes) -> None:
+def write_tree(root: Path, artifacts: Sequence[Artifact]) -> None:
     for artifact in artifacts:
         target = root / artifact.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(artifact.data)
-    (root / "manifest.json").write_bytes(manifest_bytes)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -314,23 +319,93 @@ def build(options: BuildOptions) -> BuildResult:
     progress.finish()
     result.failed_tasks = failed
     result.slowest = timings[:5]
-    result.artifacts = artifacts
     if diagnostics.has_errors():
+        result.artifacts = artifacts
         result.seconds = time.perf_counter() - started
         return result
-    check_paths(artifacts)
-    progress.stage("writing")
     staging = staging_dir(options.out_dir)
     try:
-        write_tree(staging, artifacts, manifest(artifacts, build_time(site)))
-        publish(staging, options.out_dir)
+        check_paths(artifacts)
+        progress.stage("writing")
+        write_tree(staging, artifacts)
+        artifacts += audit_and_report(site, options, staging, artifacts, result)
+        check_paths(artifacts)
+        (staging / "manifest.json").write_bytes(manifest(artifacts, build_time(site)))
+        result.artifacts = artifacts
+        if diagnostics.has_errors() or result.gate_failures:
+            if result.gate_failures:
+                # keep the rejected build beside the published one, for inspection
+                kept = options.out_dir.with_name(f"{options.out_dir.name}.rejected")
+                shutil.rmtree(kept, ignore_errors=True)
+                staging.rename(kept)
+                result.kept_dir = kept
+            else:
+                shutil.rmtree(staging)
+        else:
+            publish(staging, options.out_dir)
+            result.published = True
+            result.out_dir = options.out_dir
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    result.published = True
-    result.out_dir = options.out_dir
     result.seconds = time.perf_counter() - started
     return result
+
+
+def site_contexts(
+    site: Site, content_dir: Path, diagnostics: Diagnostics
+) -> dict[str, RenderContext]:
+    """A render context per language for site-wide pages (reports, statements)."""
+    return {
+        lang: RenderContext(
+            config=site.config,
+            language=site.config.language(lang),
+            locale=Locale(lang, site.config.language(lang).direction),
+            build_time=build_time(site),
+            formats_dir=formats_dir(),
+            content_dir=content_dir,
+            site=site,
+            options=Options(),
+            diagnostics=diagnostics,
+        )
+        for lang in site.config.language_codes
+    }
+
+
+def audit_and_report(
+    site: Site,
+    options: BuildOptions,
+    staging: Path,
+    artifacts: list[Artifact],
+    result: BuildResult,
+) -> list[Artifact]:
+    """Audit what was written to ``staging``, then write the reports and statements (which are
+    pages too, so they are audited in turn and the report is written again with their results).
+    Returns the report artifacts."""
+    from publisher.audit import gate, inputs_for_build, run_audits
+    from publisher.audits import AuditContext
+    from publisher.reports import render_reports
+
+    diagnostics = result.diagnostics
+    contexts = site_contexts(site, options.content_dir, diagnostics)
+    findings: list[Finding] = []
+    ctx = AuditContext(site.config, staging)
+    if options.audit:
+        options.progress.stage("auditing every output")
+        findings = run_audits(inputs_for_build(staging, artifacts, site.documents), ctx,
+                              diagnostics)
+    reports = render_reports(site, contexts, artifacts, findings, options.audit)
+    write_tree(staging, reports)
+    if options.audit:
+        pages = [a for a in reports if a.media_type.startswith("text/html")]
+        findings += run_audits(inputs_for_build(staging, pages, {}), ctx, diagnostics)
+        findings.sort(key=lambda f: (f.artifact, f.check, f.locator, f.outcome))
+        reports = render_reports(site, contexts, artifacts, findings, options.audit)
+        write_tree(staging, reports)
+        result.gate_failures = gate(findings, options.fail_on)
+    result.findings = findings
+    result.audited = options.audit
+    return reports
 
 
 def describe_sources(content_dir: Path) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from rich.progress import (
 from publisher import __version__
 from publisher.build import BuildOptions, BuildResult, Task, build
 from publisher.build import Progress as BuildProgress
+from publisher.audit import FAIL_ON_LEVELS
+from publisher.audits import Finding
 from publisher.diagnostics import Diagnostics, Severity
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_AUDIT, EXIT_RENDER = 0, 1, 2, 3, 4
@@ -102,6 +105,30 @@ def summary(console: Console, result: BuildResult, out_dir: Path) -> None:
         )
 
 
+def print_findings(console: Console, findings: Sequence[Finding], limit: int = 60) -> None:
+    failed = [f for f in findings if f.outcome == "failed"]
+    for finding in failed[:limit]:
+        where = f" {finding.locator}" if finding.locator else ""
+        console.print(
+            f"{finding.artifact}:{where} failed[{finding.check}] ({finding.impact}): "
+            f"{finding.message}",
+            style="red" if finding.impact in {"critical", "serious"} else "yellow",
+            markup=False, highlight=False, soft_wrap=True,
+        )
+    if len(failed) > limit:
+        console.print(f"… and {len(failed) - limit} more failed checks (see the report)")
+
+
+def audit_summary(console: Console, findings: Sequence[Finding], report: Path) -> None:
+    counts = Counter(f.outcome for f in findings)
+    artifacts = len({f.artifact for f in findings})
+    console.print(
+        f"audit: {len(findings)} checks on {artifacts} files: {counts['passed']} passed, "
+        f"{counts['failed']} failed, {counts['cannot-tell']} cannot tell; "
+        f"report: {report}/index.html"
+    )
+
+
 def cmd_build(args: argparse.Namespace, console: Console) -> int:
     formats = args.formats.split(",") if args.formats else None
     result = build(
@@ -110,16 +137,49 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
             out_dir=args.out,
             config_path=args.config,
             formats=formats,
+            audit=not args.no_audit,
+            fail_on=args.fail_on,
             progress=RichProgress(console, not args.quiet),
         )
     )
     print_diagnostics(console, result.diagnostics)
+    if result.audited:
+        print_findings(console, result.gate_failures)
+        where = result.kept_dir or args.out
+        audit_summary(console, result.findings, where / "reports" / "accessibility")
     summary(console, result, args.out)
     if result.published:
         return EXIT_OK
-    if result.failed_tasks:
+    if result.gate_failures:
+        console.print(
+            f"[red]the accessibility gate failed[/red]: {len(result.gate_failures)} findings at "
+            f"'{args.fail_on}' or worse. The new build is kept in {result.kept_dir}/ for "
+            "inspection.",
+            soft_wrap=True,
+        )
+        return EXIT_AUDIT
+    if result.failed_tasks or any(d.code.startswith("B") for d in result.diagnostics.errors):
         return EXIT_RENDER
     return EXIT_CONTENT
+
+
+def cmd_audit(args: argparse.Namespace, console: Console) -> int:
+    from publisher.audit_command import AuditOptions, audit_paths
+
+    outcome = audit_paths(
+        AuditOptions(paths=args.paths, report_dir=args.report, content_dir=args.content,
+                     fail_on=args.fail_on)
+    )
+    print_diagnostics(console, outcome.diagnostics)
+    if outcome.diagnostics.has_errors():
+        return EXIT_CONTENT if not outcome.findings else EXIT_RENDER
+    print_findings(console, outcome.findings)
+    audit_summary(console, outcome.findings, args.report)
+    if outcome.gate_failures:
+        console.print(f"[red]{len(outcome.gate_failures)} findings at '{args.fail_on}' or "
+                      "worse[/red]")
+        return EXIT_AUDIT
+    return EXIT_OK
 
 
 def parser() -> argparse.ArgumentParser:
@@ -147,8 +207,31 @@ def parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--formats", default=None, metavar="LIST",
                            help="comma-separated formats to build (default: all enabled); "
                            "the website is always built")
+    build_cmd.add_argument("--fail-on", choices=FAIL_ON_LEVELS, default="serious",
+                           help="do not publish when an audit finding has this impact or worse "
+                           "(default: serious); 'none' publishes whatever the audit finds")
+    build_cmd.add_argument("--no-audit", action="store_true",
+                           help="skip the accessibility audit (a quick preview; the report "
+                           "and statement then say that nothing was checked)")
     build_cmd.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     build_cmd.set_defaults(handler=cmd_build)
+
+    audit_cmd = commands.add_parser(
+        "audit",
+        help="audit existing files: a published output, someone else's HTML, single files",
+        description="Run the same checks as the build on any HTML, PDF, BRF, PEF, MP3 or VTT "
+        "files (folders are searched) and write the reports.",
+    )
+    audit_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                           help="files or folders to audit")
+    audit_cmd.add_argument("--report", type=Path, default=Path("audit-report"), metavar="DIR",
+                           help="where to write the reports (default: audit-report)")
+    audit_cmd.add_argument("--content", type=Path, default=None, metavar="DIR",
+                           help="the content folder a published output was built from: lets "
+                           "the checks compare each file with its source")
+    audit_cmd.add_argument("--fail-on", choices=FAIL_ON_LEVELS, default="serious",
+                           help="exit with 3 when a finding has this impact or worse")
+    audit_cmd.set_defaults(handler=cmd_audit)
     return main
 
 

@@ -38,6 +38,13 @@ class AccessibilityContact(_Config):
     url: str | None = None
 
 
+class Enforcement(_Config):
+    """The national body citizens can turn to (EU model accessibility statement)."""
+
+    name: str
+    url: str = Field(pattern=r"^https?://")
+
+
 class SiteConfig(_Config):
     """What the organisation configures once for all its services."""
 
@@ -48,6 +55,7 @@ class SiteConfig(_Config):
     accessibility_contact: AccessibilityContact
     topics: dict[str, dict[str, str]] = Field(min_length=1)
     formats: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    enforcement: Enforcement | None = None
     max_file_bytes: int = Field(default=1_000_000, gt=0)
     review_period_days: int = Field(default=365, gt=0)
 

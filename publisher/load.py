@@ -31,6 +31,8 @@ from publisher.yamlsource import parse_yaml, validate
 RECORD_CODES = {
     "missing": "C102", "unknown": "C103", "type": "C104", "date": "C105", "value": "C106"
 }
+#: ids that would collide with pages the site makes in every language folder
+RESERVED_IDS = {"accessibility", "search", "feed", "index"}
 _FENCE = re.compile(r"^---[ \t]*$")
 _CHANNEL_NEEDS = {
     "online": "url",
@@ -193,6 +195,13 @@ def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None
     if record is None:
         return
     before = len(diagnostics.errors)
+    if record.id in RESERVED_IDS:
+        diagnostics.error(
+            "C106",
+            f"the service id '{record.id}' is reserved for the site's own pages",
+            located.span(("id",)),
+            "choose another id",
+        )
     if record.topic not in config.topics:
         diagnostics.error(
             "C113",

@@ -10,7 +10,7 @@ folder, from a web server or straight from disk.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Any
@@ -161,8 +161,17 @@ class HtmlWriter(Writer):
             )
         ]
 
-    def _page_values(self, ctx: RenderContext, path: str, service: str | None) -> dict[str, Any]:
-        """What every page's frame needs: language, switcher, breadcrumbs, footer."""
+    def _page_values(
+        self,
+        ctx: RenderContext,
+        path: str,
+        service: str | None,
+        switch_to: Callable[[str], str] | None = None,
+    ) -> dict[str, Any]:
+        """What every page's frame needs: language, switcher, breadcrumbs, footer.
+
+        The language switcher leads to the same service (or catalogue) in each language where it
+        exists, or to ``switch_to(lang)`` for other pages (the accessibility statement)."""
         config = ctx.config
         lang = ctx.lang
         switcher = []
@@ -170,7 +179,7 @@ class HtmlWriter(Writer):
             exists = service is None or ctx.site.get(service, language.code) is not None
             if not exists:
                 continue
-            target = page_path(language.code, service)
+            target = switch_to(language.code) if switch_to else page_path(language.code, service)
             switcher.append(
                 {
                     "code": language.code,
@@ -193,7 +202,7 @@ class HtmlWriter(Writer):
             "languages": switcher,
             "csp": CSP,
             "statement_url": relative(path, f"{lang}/accessibility/index.html"),
-            "has_statement": False,
+            "has_statement": True,
         }
 
     # ---------------------------------------------------------------- site pages

@@ -1,0 +1,101 @@
+"""Run every format's audit on real files and decide whether the result may be published.
+
+In: files on disk (a build's staging folder, or whatever an auditor points ``publish audit``
+at), with what is known of each (artifact, source document). Out: findings, sorted, plus
+diagnostics for audits that could not run. The gate compares failed findings' impacts with the
+``--fail-on`` level.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from publisher.audits import IMPACTS, AuditContext, AuditInput, Finding, registry
+from publisher.diagnostics import Diagnostics, display_path
+from publisher.model import Document
+from publisher.writers import Artifact
+
+FAIL_ON_LEVELS = (*IMPACTS, "none")
+
+
+def inputs_for_build(
+    root: Path, artifacts: Iterable[Artifact], documents: dict[tuple[str, str], Document]
+) -> list[AuditInput]:
+    """What a build wrote, each file with its artifact and source document."""
+    inputs = []
+    for artifact in sorted(artifacts, key=lambda a: a.path):
+        doc = (
+            documents.get((artifact.service, artifact.lang))
+            if artifact.service and artifact.lang
+            else None
+        )
+        inputs.append(AuditInput(root / artifact.path, artifact.path, artifact, doc))
+    return inputs
+
+
+def inputs_for_paths(paths: Sequence[Path], diagnostics: Diagnostics) -> list[AuditInput]:
+    """Files and folders given on the command line; folders are searched for known suffixes.
+
+    When a folder holds a ``manifest.json`` written by publisher, each file keeps its
+    output-relative name.
+    """
+    suffixes = {suffix for audit in registry().values() for suffix in audit.suffixes}
+    inputs: list[AuditInput] = []
+    for path in paths:
+        if path.is_dir():
+            for file in sorted(path.rglob("*")):
+                if file.is_file() and file.suffix.lower() in suffixes:
+                    inputs.append(AuditInput(file, file.relative_to(path).as_posix()))
+        elif path.is_file():
+            if path.suffix.lower() not in suffixes:
+                diagnostics.error(
+                    "U002",
+                    f"{display_path(path)}: no audit reads '{path.suffix or 'this'}' files",
+                    None,
+                    f"audits exist for: {', '.join(sorted(suffixes))}",
+                )
+                continue
+            inputs.append(AuditInput(path, display_path(path)))
+        else:
+            diagnostics.error(
+                "U002", f"{display_path(path)} does not exist", None, "check the path"
+            )
+    return inputs
+
+
+def run_audits(
+    inputs: Sequence[AuditInput], ctx: AuditContext, diagnostics: Diagnostics,
+    only: Sequence[str] | None = None,
+) -> list[Finding]:
+    findings: list[Finding] = []
+    skip = set(os.environ.get("PUBLISHER_SKIP_AUDITS", "").split(",")) - {""}
+    for name, audit in sorted(registry().items()):
+        if name in skip or (only is not None and name not in only):
+            continue
+        group = [item for item in inputs if item.path.suffix.lower() in audit.suffixes]
+        if not group:
+            continue
+        try:
+            findings.extend(audit.audit(group, ctx))
+        except Exception as exc:  # the audit could not run: say so, never pretend it passed
+            diagnostics.error(
+                "B002",
+                f"the {name} audit could not run: {type(exc).__name__}: {exc}",
+                None,
+                "check that the set-up completed (./run setup); this is not an error in the text",
+            )
+    return sorted(findings, key=lambda f: (f.artifact, f.check, f.locator, f.outcome))
+
+
+def gate(findings: Iterable[Finding], fail_on: str) -> list[Finding]:
+    """The failed findings at or above the ``fail_on`` impact ('none' lets everything pass)."""
+    if fail_on == "none":
+        return []
+    worst = IMPACTS.index(fail_on)  # type: ignore[arg-type]
+    return [
+        f
+        for f in findings
+        if f.outcome == "failed" and IMPACTS.index(f.impact or "minor") <= worst
+    ]

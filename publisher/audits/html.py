@@ -1,0 +1,811 @@
+"""The website audit: every HTML page opened in a real browser, and its markup validated.
+
+In: HTML files on disk (our own build or anyone else's folder). Out: findings from
+
+- axe-core 4.x (the npm package, injected into headless Chromium) with the WCAG 2.0, 2.1 and 2.2
+  A and AA rules and axe's best practices: ``axe.<rule-id>``, one failed finding per offending
+  element, one passed finding per rule that passed, one cannot-tell finding per element axe
+  could not decide;
+- the Nu Html Checker (the npm package vnu-jar, run once on Java for all pages): ``html.valid``;
+- checks axe cannot make because they need the browser to act like a person: the page works with
+  JavaScript off (``page.no-js``), the first Tab reaches a skip link that moves focus to the main
+  content (``page.skip-link``), nothing scrolls sideways at 320 CSS pixels (``page.reflow``) and
+  the language switcher's links lead to pages that exist (``page.language-switcher``).
+
+The npm packages are found in ``node_modules`` at the project root (``npm ci`` installs them),
+or in the folder named by the ``PUBLISHER_NODE_MODULES`` environment variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.keys import Keys
+
+from publisher.audits import (
+    IMPACTS,
+    Audit,
+    AuditContext,
+    AuditInput,
+    Criteria,
+    Finding,
+    Impact,
+    Outcome,
+)
+from publisher.browser import Browser, BrowserUnavailable
+
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice")
+REFLOW_WIDTH = 320  # CSS pixels: WCAG 1.4.10, a 1280 px wide window zoomed to 400 %
+REFLOW_HEIGHT = 256
+NO_JS_SHARE = 0.5  # main content shorter than this share of the scripted page counts as missing
+VNU_TIMEOUT_SECONDS = 600
+VNU_BATCH = 200  # files per Java run: one run for a site, but never a command line too long
+
+# WCAG 2.2's new success criteria have no clause in EN 301 549 V3.2.1, which follows WCAG 2.1.
+WCAG22_NEW = frozenset(
+    {"2.4.11", "2.4.12", "2.4.13", "2.5.7", "2.5.8", "3.2.6", "3.3.7", "3.3.8", "3.3.9"}
+)
+# 4.1.1 Parsing is obsolete in WCAG 2.2 (always satisfied); EN 301 549 V3.2.1 still lists it.
+WCAG_OBSOLETE = frozenset({"4.1.1"})
+_SC_TAG = re.compile(r"^wcag(\d)(\d)(\d{1,2})$")
+
+SKIP_LINK = Criteria(wcag=("2.4.1",), en301549=("9.2.4.1",))
+REFLOW = Criteria(wcag=("1.4.10",), en301549=("9.1.4.10",))
+LANGUAGE_SWITCHER = Criteria(wcag=("2.4.4", "3.1.2"), en301549=("9.2.4.4", "9.3.1.2"))
+# Working without JavaScript is the publisher's robustness rule (progressive enhancement), not a
+# WCAG success criterion: it serves CAF 5.2.f and ISO 11367 5.2.4 only.
+NO_JS = Criteria()
+# Informative only: WCAG 2.2 made 4.1.1 obsolete, so markup errors are no WCAG failure.
+MARKUP = Criteria(en301549=("9.4.1.1",))
+MARKUP_NOTE = (
+    "This is an HTML markup error found by the Nu Html Checker. It is not a WCAG 2.2 failure "
+    "on its own (WCAG 2.2 made 4.1.1 Parsing obsolete), but EN 301 549 V3.2.1 clause 9.4.1.1 "
+    "still lists it, and broken markup can make assistive technology misread the page."
+)
+
+# A CSS selector for an element, so a person can find what a check points at.
+_CSS_PATH = """
+function cssPath(el) {
+  if (!(el instanceof Element)) return '';
+  const parts = [];
+  while (el && el !== document.documentElement) {
+    if (el.id && document.querySelectorAll('#' + CSS.escape(el.id)).length === 1) {
+      parts.unshift('#' + CSS.escape(el.id));
+      break;
+    }
+    let part = el.localName;
+    const parent = el.parentElement;
+    if (parent) {
+      const same = Array.from(parent.children).filter((c) => c.localName === el.localName);
+      if (same.length > 1) part += ':nth-of-type(' + (same.indexOf(el) + 1) + ')';
+    }
+    parts.unshift(part);
+    el = parent;
+  }
+  return parts.join(' > ') || 'html';
+}
+"""
+
+_PAGE_CONTENT = """
+const main = document.querySelector('main, [role="main"]');
+const h1 = document.querySelector('h1, [role="heading"][aria-level="1"]');
+return {
+  main: main ? main.innerText.trim().length : -1,
+  h1: h1 ? h1.innerText.trim() : null,
+};
+"""
+
+_FOCUSED = (
+    _CSS_PATH
+    + """
+const el = document.activeElement;
+if (!el || el === document.body || el === document.documentElement) return null;
+const box = el.getBoundingClientRect();
+let hash = '';
+if (el.localName === 'a' && el.hasAttribute('href')) {
+  const url = new URL(el.href, location.href);
+  if (url.href.split('#')[0] === location.href.split('#')[0]) hash = url.hash;
+}
+return {
+  selector: cssPath(el),
+  hash: hash,
+  text: (el.innerText || el.getAttribute('aria-label') || '').trim(),
+  visible: box.width >= 2 && box.height >= 2 && box.right > 0 && box.bottom > 0
+    && box.left < innerWidth && box.top < innerHeight,
+};
+"""
+)
+
+_AFTER_SKIP = (
+    _CSS_PATH
+    + """
+const hash = arguments[0];
+const el = document.activeElement;
+const main = document.querySelector('main, [role="main"]');
+const id = decodeURIComponent(hash.slice(1));
+const target = document.getElementById(id) || document.getElementsByName(id)[0] || null;
+const inside = (outer, inner) => !!outer && !!inner && (outer === inner || outer.contains(inner));
+return {
+  focused: el && el !== document.body ? cssPath(el) : '',
+  hasMain: !!main,
+  target: target ? cssPath(target) : '',
+  focusInMain: inside(main, el),
+  targetAtMain: inside(main, target) || inside(target, main),
+};
+"""
+)
+
+_REFLOW = (
+    _CSS_PATH
+    + """
+const doc = document.documentElement;
+const width = doc.clientWidth;
+// Content off the start edge (a skip link parked at left: -10000px) scrolls nowhere; only the
+// end edge makes a page scroll sideways: the right in left-to-right pages, the left in Arabic.
+const rtl = getComputedStyle(doc).direction === 'rtl';
+const offenders = [];
+if (doc.scrollWidth > width && document.body) {
+  for (const el of [document.body, ...document.body.querySelectorAll('*')]) {
+    const box = el.getBoundingClientRect();
+    const left = box.left + scrollX;
+    if (box.width > 0 && (rtl ? left < -1 : left + box.width > width + 1)) {
+      // Name only the outermost element of each overflowing branch.
+      if (!offenders.some((outer) => outer.contains(el))) offenders.push(el);
+      if (offenders.length >= 5) break;
+    }
+  }
+}
+return {scrollWidth: doc.scrollWidth, clientWidth: width, offenders: offenders.map(cssPath)};
+"""
+)
+
+_LANGUAGE_LINKS = (
+    _CSS_PATH
+    + """
+return Array.from(document.querySelectorAll('a[hreflang][href], area[hreflang][href]')).map(
+  (a) => ({
+    selector: cssPath(a),
+    href: a.getAttribute('href'),
+    url: a.href,
+    hreflang: a.getAttribute('hreflang'),
+    lang: (a.closest('[lang]') || document.createElement('i')).getAttribute('lang') || '',
+    text: a.innerText.trim(),
+  }));
+"""
+)
+
+
+def node_modules() -> Path:
+    """Where the pinned npm packages (axe-core, vnu-jar) are installed."""
+    configured = os.environ.get("PUBLISHER_NODE_MODULES")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "node_modules"
+
+
+def axe_script() -> Path:
+    return node_modules() / "axe-core" / "axe.min.js"
+
+
+def vnu_jar() -> Path:
+    return node_modules() / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+# --- criteria -------------------------------------------------------------------------------
+
+
+def _sc_key(sc: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in sc.split("."))
+
+
+def criteria_from_tags(tags: Iterable[str]) -> Criteria:
+    """Map axe's rule tags to the requirements: ``wcag1410`` is WCAG 1.4.10, EN 301 549 9.1.4.10.
+
+    axe tags EN 301 549 clauses itself ("EN-9.1.1.1") for V3.2.1 rules; other clauses are derived
+    from the WCAG 2.0/2.1 criteria, since chapter 9 of EN 301 549 repeats them under "9.".
+    Best-practice rules have no criterion and evidence CAF and ISO 11367 only.
+    """
+    tags = list(tags)
+    scs: set[str] = set()
+    for tag in tags:
+        match = _SC_TAG.match(tag)
+        if match:
+            scs.add(".".join(match.groups()))
+    if "EN-301-549" in tags:
+        en = {tag[3:] for tag in tags if tag.startswith("EN-9.")}
+    else:
+        en = {f"9.{sc}" for sc in scs if sc not in WCAG22_NEW}
+    return Criteria(
+        wcag=tuple(sorted(scs - WCAG_OBSOLETE, key=_sc_key)),
+        en301549=tuple(sorted(en, key=lambda clause: _sc_key(clause))),
+    )
+
+
+# --- axe --------------------------------------------------------------------------------------
+
+
+def axe_options() -> str:
+    """The options argument of ``axe.run``, as JavaScript source.
+
+    axe_selenium_python's ``Axe.run(context, options)`` pastes ``options`` into the script with
+    ``%s``, so it must be JSON text, not a Python dict. Without a context axe takes the options
+    as its first argument and checks the whole document.
+    """
+    return json.dumps(
+        {
+            "runOnly": {"type": "tag", "values": list(AXE_TAGS)},
+            # Passed rules keep one example element: their count is all the report needs.
+            "resultTypes": ["violations", "incomplete"],
+        }
+    )
+
+
+def _impact(value: object) -> Impact | None:
+    for impact in IMPACTS:
+        if value == impact:
+            return impact
+    return None
+
+
+def _locator(target: Sequence[Any]) -> str:
+    # Each step is an element in a frame; a step that is itself a list crosses shadow roots.
+    steps = [" >>> ".join(step) if isinstance(step, list) else str(step) for step in target]
+    return " >>> ".join(steps)
+
+
+def _plain(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " ".join(
+        line if line.endswith((":", ".")) else f"{line};" if i < len(lines) - 1 else f"{line}."
+        for i, line in enumerate(lines)
+    )
+
+
+def _passed_rules(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Rules that passed on every element: axe also lists a rule under "passes" when it passed
+    on some elements and failed or was undecided on others."""
+    unsettled = {
+        rule["id"] for kind in ("violations", "incomplete") for rule in results.get(kind, [])
+    }
+    return [rule for rule in results.get("passes", []) if rule["id"] not in unsettled]
+
+
+def axe_figures(results: Mapping[str, Any]) -> dict[str, Any]:
+    ran = {
+        rule["id"]
+        for kind in ("passes", "violations", "incomplete", "inapplicable")
+        for rule in results.get(kind, [])
+    }
+    applicable = {
+        rule["id"]
+        for kind in ("passes", "violations", "incomplete")
+        for rule in results.get(kind, [])
+    }
+    return {
+        "engine": f"axe-core {results.get('testEngine', {}).get('version', '?')}",
+        "rules_run": len(ran),
+        "rules_applicable": len(applicable),
+        "rules_passed": len(_passed_rules(results)),
+        "rules_failed": len(results.get("violations", [])),
+        "rules_cannot_tell": len(
+            {rule["id"] for rule in results.get("incomplete", [])}
+            - {rule["id"] for rule in results.get("violations", [])}
+        ),
+    }
+
+
+def axe_findings(name: str, results: Mapping[str, Any]) -> list[Finding]:
+    """Turn the result of ``axe.run`` for one page into findings."""
+    figures = axe_figures(results)
+    findings: list[Finding] = []
+    for rule in results.get("violations", []):
+        for node in rule["nodes"]:
+            findings.append(
+                Finding(
+                    artifact=name,
+                    check=f"axe.{rule['id']}",
+                    outcome="failed",
+                    message=f"{rule['help']}. {_plain(node.get('failureSummary') or '')}".strip(),
+                    criteria=criteria_from_tags(rule["tags"]),
+                    impact=_impact(node.get("impact")) or _impact(rule.get("impact")),
+                    locator=_locator(node["target"]),
+                    figures=figures,
+                )
+            )
+    for rule in results.get("incomplete", []):
+        for node in rule["nodes"]:
+            reasons = [
+                check["message"]
+                for kind in ("any", "all", "none")
+                for check in node.get(kind, [])
+                if check.get("message")
+            ]
+            findings.append(
+                Finding(
+                    artifact=name,
+                    check=f"axe.{rule['id']}",
+                    outcome="cannot-tell",
+                    message=f"{rule['help']}. A person needs to check this: "
+                    + (" ".join(dict.fromkeys(reasons)) or "axe could not decide."),
+                    criteria=criteria_from_tags(rule["tags"]),
+                    impact=_impact(node.get("impact")) or _impact(rule.get("impact")),
+                    locator=_locator(node["target"]),
+                    figures=figures,
+                )
+            )
+    for rule in _passed_rules(results):
+        findings.append(
+            Finding(
+                artifact=name,
+                check=f"axe.{rule['id']}",
+                outcome="passed",
+                message=f"{rule['help']}.",
+                criteria=criteria_from_tags(rule["tags"]),
+                figures=figures,
+            )
+        )
+    return findings
+
+
+# --- markup validation ------------------------------------------------------------------------
+
+
+@dataclass
+class MarkupReport:
+    """What the Nu Html Checker said about one file."""
+
+    messages: list[dict[str, Any]]
+    version: str
+
+
+def _file_of(url: str) -> Path:
+    parts = urlsplit(url)
+    return Path(unquote(parts.path)).resolve()
+
+
+def validate_markup(paths: Sequence[Path]) -> dict[Path, MarkupReport] | str:
+    """Run the Nu Html Checker once for all files; a reason string when it cannot run."""
+    java = shutil.which("java")
+    jar = vnu_jar()
+    if java is None:
+        return "Java is not installed, so the Nu Html Checker could not run"
+    if not jar.is_file():
+        return f"the Nu Html Checker is not installed ({jar} is missing: run `npm ci`)"
+    reports = {path.resolve(): MarkupReport([], "") for path in paths}
+    files = sorted(reports)
+    for start in range(0, len(files), VNU_BATCH):
+        batch = files[start : start + VNU_BATCH]
+        command = [java, "-jar", str(jar), "--format", "json", "--exit-zero-always"]
+        try:
+            run = subprocess.run(
+                [*command, *map(str, batch)],
+                capture_output=True,
+                text=True,
+                timeout=VNU_TIMEOUT_SECONDS,
+                check=False,
+            )
+            # vnu writes its JSON report to standard error.
+            output = json.loads(run.stderr)
+        except (subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as err:
+            return f"the Nu Html Checker failed: {err}"
+        version = str(output.get("version", ""))
+        for message in output.get("messages", []):
+            path = _file_of(str(message.get("url", "")))
+            if path in reports:
+                reports[path].messages.append(message)
+        for path in batch:
+            reports[path].version = version
+    return reports
+
+
+def markup_findings(name: str, report: MarkupReport) -> list[Finding]:
+    errors = [m for m in report.messages if m.get("type") == "error"]
+    warnings = [m for m in report.messages if m.get("type") == "info"]
+    broken = [m for m in report.messages if m.get("type") == "non-document-error"]
+    figures = {
+        "engine": f"Nu Html Checker {report.version}",
+        "errors": len(errors),
+        "warnings": len(warnings),
+    }
+    if broken:
+        reason = "; ".join(str(m.get("message", "")) for m in broken)
+        return [
+            Finding(
+                name,
+                "html.valid",
+                "cannot-tell",
+                f"The markup could not be checked: {reason}",
+                MARKUP,
+                figures=figures,
+            )
+        ]
+    if not errors:
+        return [
+            Finding(
+                name,
+                "html.valid",
+                "passed",
+                "The HTML markup has no errors (Nu Html Checker).",
+                MARKUP,
+                figures=figures,
+            )
+        ]
+    findings = []
+    for message in errors:
+        line = message.get("lastLine") or message.get("firstLine")
+        column = message.get("firstColumn") or message.get("lastColumn")
+        locator = f"line {line}" if line else ""
+        if line and column:
+            locator += f", column {column}"
+        findings.append(
+            Finding(
+                artifact=name,
+                check="html.valid",
+                outcome="failed",
+                message=f"{message.get('message', '')} {MARKUP_NOTE}",
+                criteria=MARKUP,
+                impact="minor",
+                locator=locator,
+                figures=figures,
+            )
+        )
+    return findings
+
+
+# --- checks in the browser --------------------------------------------------------------------
+
+
+@dataclass
+class _PageContent:
+    main_text: int  # characters of text in the main landmark; -1 without one
+    h1: str | None
+
+
+def _page_content(browser: Browser) -> _PageContent:
+    facts = browser.script(_PAGE_CONTENT)
+    return _PageContent(int(facts["main"]), facts["h1"])
+
+
+def no_js_finding(name: str, scripted: _PageContent, plain: _PageContent) -> Finding:
+    def finding(outcome: Outcome, message: str, impact: Impact | None = None) -> Finding:
+        return Finding(
+            name,
+            "page.no-js",
+            outcome,
+            message,
+            NO_JS,
+            impact=impact,
+            figures={
+                "main_text_with_js": scripted.main_text,
+                "main_text_without_js": plain.main_text,
+            },
+        )
+
+    if scripted.main_text <= 0 and not scripted.h1:
+        return finding(
+            "cannot-tell",
+            "The page has no main landmark with text and no level-1 heading even with "
+            "JavaScript, so whether it works without JavaScript could not be judged.",
+        )
+    missing = []
+    if plain.main_text < 0:
+        missing.append("the main landmark")
+    elif plain.main_text == 0 or plain.main_text < NO_JS_SHARE * scripted.main_text:
+        missing.append("most of the main content")
+    if scripted.h1 and not plain.h1:
+        missing.append("the level-1 heading")
+    if missing:
+        return finding(
+            "failed",
+            "Without JavaScript the page loses " + " and ".join(missing) + ". People who block "
+            "scripts, or whose connection drops them, cannot use it: put the content in the HTML "
+            "and let scripts only enhance it.",
+            "serious",
+        )
+    return finding(
+        "passed", "The main content and the level-1 heading are there without JavaScript."
+    )
+
+
+def skip_link_finding(name: str, browser: Browser) -> Finding:
+    """Press Tab once from the top of the freshly loaded page, then Enter, like a keyboard user."""
+
+    def finding(outcome: Outcome, message: str, locator: str = "") -> Finding:
+        impact: Impact | None = "moderate" if outcome == "failed" else None
+        return Finding(
+            name, "page.skip-link", outcome, message, SKIP_LINK, impact=impact, locator=locator
+        )
+
+    browser.press(Keys.TAB)
+    focused = browser.script(_FOCUSED)
+    if focused is None:
+        return finding(
+            "failed",
+            "Pressing Tab once does not reach any link: keyboard users have "
+            "no skip link to the main content.",
+        )
+    if not focused["hash"]:
+        return finding(
+            "failed",
+            "The first thing the Tab key reaches is not a link that skips to the main content. "
+            "Make a “Skip to main content” link to the main landmark the first link of the page.",
+            focused["selector"],
+        )
+    if not focused["visible"]:
+        return finding(
+            "failed",
+            f"The skip link “{focused['text']}” stays invisible when it has keyboard focus, so "
+            "sighted keyboard users do not know it is there.",
+            focused["selector"],
+        )
+    browser.press(Keys.ENTER)
+    after = browser.script(_AFTER_SKIP, focused["hash"])
+    link = f"The skip link “{focused['text']}” points to {focused['hash']}"
+    if not after["hasMain"]:
+        return finding(
+            "failed",
+            f"{link}, but the page has no main landmark (a <main> element).",
+            focused["selector"],
+        )
+    if not after["target"]:
+        return finding("failed", f"{link}, which is not on the page.", focused["selector"])
+    if not after["targetAtMain"]:
+        return finding("failed", f"{link}, which is outside the main content.", focused["selector"])
+    if not after["focusInMain"]:
+        return finding(
+            "failed",
+            f"{link}, but following it leaves the keyboard focus "
+            + (f"on {after['focused']}" if after["focused"] else "on the page itself")
+            + ", so screen readers do not move to the main content: give the target "
+            'tabindex="-1".',
+            focused["selector"],
+        )
+    return finding(
+        "passed", f"{link} and moves the keyboard focus to the main content.", focused["selector"]
+    )
+
+
+def reflow_finding(name: str, browser: Browser) -> Finding:
+    with browser.viewport(REFLOW_WIDTH, REFLOW_HEIGHT):
+        measured = browser.script(_REFLOW)
+    figures = {"scroll_width": measured["scrollWidth"], "client_width": measured["clientWidth"]}
+    if measured["scrollWidth"] > measured["clientWidth"]:
+        offenders = measured["offenders"]
+        return Finding(
+            name,
+            "page.reflow",
+            "failed",
+            f"At {REFLOW_WIDTH} CSS pixels wide (a phone, or 400 % zoom) the page is "
+            f"{measured['scrollWidth']} pixels wide, so people must scroll sideways to read it"
+            + (f"; too wide: {', '.join(offenders)}." if offenders else "."),
+            REFLOW,
+            impact="serious",
+            locator=offenders[0] if offenders else "",
+            figures=figures,
+        )
+    return Finding(
+        name,
+        "page.reflow",
+        "passed",
+        f"Nothing scrolls sideways at {REFLOW_WIDTH} CSS pixels wide.",
+        REFLOW,
+        figures=figures,
+    )
+
+
+def _file_for_link(link: Mapping[str, str], ctx: AuditContext) -> Path | None:
+    """The file a language link leads to, or None when it leads outside what we can see."""
+    href = link["href"].strip()
+    url = urlsplit(link["url"])
+    path: Path | None = None
+    if href.startswith("/") and not href.startswith("//"):
+        # Root-relative: only the output root of a build says where the site starts.
+        if ctx.root is not None:
+            path = ctx.root / unquote(urlsplit(href).path).lstrip("/")
+    elif url.scheme == "file":
+        path = Path(unquote(url.path))
+    elif (
+        ctx.root is not None
+        and ctx.config is not None
+        and link["url"].startswith(ctx.config.base_url)
+    ):
+        rest = urlsplit(link["url"][len(ctx.config.base_url) :]).path
+        path = ctx.root / unquote(rest)
+    if path is not None and (path.is_dir() or link["url"].split("#")[0].endswith("/")):
+        path = path / "index.html"
+    return path
+
+
+def language_switcher_findings(name: str, browser: Browser, ctx: AuditContext) -> list[Finding]:
+    links = browser.script(_LANGUAGE_LINKS)
+    if not links:
+        return [
+            Finding(
+                name,
+                "page.language-switcher",
+                "cannot-tell",
+                "No language switcher found (no link with hreflang). If this page exists in "
+                "other languages, link each version with hreflang and lang.",
+                LANGUAGE_SWITCHER,
+            )
+        ]
+    unmarked = [
+        link
+        for link in links
+        if link["lang"].split("-")[0].lower() != link["hreflang"].split("-")[0].lower()
+    ]
+    figures = {"links": len(links), "links_without_their_language": len(unmarked)}
+    findings: list[Finding] = []
+    checked = 0
+    for link in links:
+        path = _file_for_link(link, ctx)
+        if path is None:
+            continue
+        checked += 1
+        if not path.is_file():
+            findings.append(
+                Finding(
+                    name,
+                    "page.language-switcher",
+                    "failed",
+                    f"The link to the {link['hreflang']} version (“{link['text']}”) leads to "
+                    f"{link['href']}, which does not exist.",
+                    LANGUAGE_SWITCHER,
+                    impact="serious",
+                    locator=link["selector"],
+                    figures=figures,
+                )
+            )
+    if findings:
+        return findings
+    if checked == 0:
+        return [
+            Finding(
+                name,
+                "page.language-switcher",
+                "cannot-tell",
+                "The language links lead outside the audited files, so whether their pages "
+                "exist could not be checked.",
+                LANGUAGE_SWITCHER,
+                figures=figures,
+            )
+        ]
+    note = (
+        f" {len(unmarked)} of them are not marked with the language of the page they lead to "
+        "(give each a lang attribute matching its hreflang if its text is in that language)."
+        if unmarked
+        else ""
+    )
+    summary = (
+        "The language link leads to a page that exists."
+        if checked == 1
+        else f"All {checked} language links lead to pages that exist."
+    )
+    return [
+        Finding(
+            name,
+            "page.language-switcher",
+            "passed",
+            summary + note,
+            LANGUAGE_SWITCHER,
+            figures=figures,
+        )
+    ]
+
+
+# --- the audit ------------------------------------------------------------------------------
+
+BROWSER_CHECKS = ("axe", "page.no-js", "page.skip-link", "page.reflow", "page.language-switcher")
+
+
+def _reason(err: WebDriverException) -> str:
+    # The first line says what happened; the rest is the browser's stack trace.
+    lines = (err.msg or str(err)).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def _unavailable(name: str, checks: Iterable[str], reason: str) -> list[Finding]:
+    return [
+        Finding(name, check, "cannot-tell", f"Not checked: {reason}.", Criteria())
+        for check in checks
+    ]
+
+
+class HtmlAudit(Audit):
+    name: ClassVar[str] = "html"
+    suffixes: ClassVar[tuple[str, ...]] = (".html", ".htm")
+
+    def audit(self, inputs: Sequence[AuditInput], ctx: AuditContext) -> list[Finding]:
+        if not inputs:
+            return []
+        pages: dict[str, list[Finding]] = {item.name: [] for item in inputs}
+        # The validator runs on Java while the browser works: neither waits for the other.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            validation = pool.submit(validate_markup, [item.path for item in inputs])
+            try:
+                with Browser() as browser:
+                    self._in_browser(browser, inputs, ctx, pages)
+            except BrowserUnavailable as err:
+                for item in inputs:
+                    pages[item.name] = _unavailable(item.name, BROWSER_CHECKS, str(err))
+            markup = validation.result()
+        for item in inputs:
+            if isinstance(markup, str):
+                pages[item.name] += _unavailable(item.name, ["html.valid"], markup)
+            else:
+                pages[item.name] += markup_findings(item.name, markup[item.path.resolve()])
+        return [finding for item in inputs for finding in pages[item.name]]
+
+    def _in_browser(
+        self,
+        browser: Browser,
+        inputs: Sequence[AuditInput],
+        ctx: AuditContext,
+        pages: dict[str, list[Finding]],
+    ) -> None:
+        from axe_selenium_python import Axe  # imported here: it is only needed with a browser
+
+        script = axe_script()
+        axe = Axe(browser.driver, script_url=str(script)) if script.is_file() else None
+        scripted: dict[str, _PageContent] = {}
+        for item in inputs:
+            findings = pages[item.name]
+            done = len(findings)
+            try:
+                browser.open(item.path)
+                scripted[item.name] = _page_content(browser)
+                # First, before anything else moves the focus.
+                findings.append(skip_link_finding(item.name, browser))
+                if axe is None:
+                    findings += _unavailable(
+                        item.name,
+                        ["axe"],
+                        f"axe-core is not installed ({script} is missing: run `npm ci`)",
+                    )
+                else:
+                    axe.inject()
+                    results = axe.run(options=axe_options())
+                    findings += sorted(
+                        axe_findings(item.name, results),
+                        key=lambda f: (f.check, f.outcome, f.locator),
+                    )
+                findings.append(reflow_finding(item.name, browser))
+                findings += language_switcher_findings(item.name, browser, ctx)
+            except WebDriverException as err:
+                # Whatever was found before the page broke the browser would be a partial
+                # result; report the page as not examined instead.
+                del findings[done:]
+                scripted.pop(item.name, None)
+                findings += _unavailable(
+                    item.name,
+                    BROWSER_CHECKS,
+                    f"the page could not be examined in the browser ({_reason(err)})",
+                )
+        # One pass with scripts off for all pages: switching costs a DevTools call each way.
+        with browser.scripts_disabled():
+            for item in inputs:
+                if item.name not in scripted:
+                    continue
+                try:
+                    browser.open(item.path)
+                    plain = _page_content(browser)
+                except WebDriverException as err:
+                    pages[item.name] += _unavailable(
+                        item.name, ["page.no-js"], f"the page would not load ({_reason(err)})"
+                    )
+                    continue
+                pages[item.name].append(no_js_finding(item.name, scripted[item.name], plain))
+
+
+AUDIT = HtmlAudit()
