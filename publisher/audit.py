@@ -93,7 +93,7 @@ def gate(findings: Iterable[Finding], fail_on: str) -> list[Finding]:
     """The failed findings at or above the ``fail_on`` impact ('none' lets everything pass)."""
     if fail_on == "none":
         return []
-    worst = IMPACTS.index(fail_on)  # type: ignore[arg-type]
+    worst = IMPACTS.index(fail_on)
     return [
         f
         for f in findings

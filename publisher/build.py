@@ -23,12 +23,12 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 
 from publisher import __version__
+from publisher.audits import Finding
 from publisher.config import CONFIG_NAME
 from publisher.diagnostics import Diagnostics, SourceSpan, display_path
 from publisher.i18n import Locale
 from publisher.load import load_site
 from publisher.model import Document
-from publisher.audits import Finding
 from publisher.writers import Artifact, Options, RenderContext, Site, Writer, registry
 
 
@@ -90,6 +90,7 @@ class BuildOptions:
     formats: Sequence[str] | None = None  # None: every enabled format
     audit: bool = True
     fail_on: str = "serious"  # critical|serious|moderate|minor|none
+    formats_dir: Path | None = None  # templates and stylesheets; None: the built-in ones
     progress: Progress = field(default_factory=Progress)
 
 
@@ -136,6 +137,7 @@ def render_all(
     writers: dict[str, tuple[Writer, Options]],
     diagnostics: Diagnostics,
     progress: Progress,
+    templates: Path | None = None,
 ) -> tuple[list[Artifact], int, list[tuple[str, float]]]:
     """Render every task; a failing task is reported and the others go on."""
     when = build_time(site)
@@ -157,7 +159,7 @@ def render_all(
             language=site.config.language(lang),
             locale=locales[lang],
             build_time=when,
-            formats_dir=formats_dir(),
+            formats_dir=templates or formats_dir(),
             content_dir=content_dir,
             site=site,
             options=options,
@@ -314,7 +316,7 @@ def build(options: BuildOptions) -> BuildResult:
     result.languages = len({lang for _, lang in site.documents})
     progress.stage("rendering")
     artifacts, failed, timings = render_all(
-        site, options.content_dir, writers, diagnostics, progress
+        site, options.content_dir, writers, diagnostics, progress, options.formats_dir
     )
     progress.finish()
     result.failed_tasks = failed
@@ -353,7 +355,7 @@ def build(options: BuildOptions) -> BuildResult:
 
 
 def site_contexts(
-    site: Site, content_dir: Path, diagnostics: Diagnostics
+    site: Site, content_dir: Path, diagnostics: Diagnostics, templates: Path | None = None
 ) -> dict[str, RenderContext]:
     """A render context per language for site-wide pages (reports, statements)."""
     return {
@@ -362,7 +364,7 @@ def site_contexts(
             language=site.config.language(lang),
             locale=Locale(lang, site.config.language(lang).direction),
             build_time=build_time(site),
-            formats_dir=formats_dir(),
+            formats_dir=templates or formats_dir(),
             content_dir=content_dir,
             site=site,
             options=Options(),
@@ -387,7 +389,7 @@ def audit_and_report(
     from publisher.reports import render_reports
 
     diagnostics = result.diagnostics
-    contexts = site_contexts(site, options.content_dir, diagnostics)
+    contexts = site_contexts(site, options.content_dir, diagnostics, options.formats_dir)
     findings: list[Finding] = []
     ctx = AuditContext(site.config, staging)
     if options.audit:

@@ -26,10 +26,10 @@ from rich.progress import (
 )
 
 from publisher import __version__
-from publisher.build import BuildOptions, BuildResult, Task, build
-from publisher.build import Progress as BuildProgress
 from publisher.audit import FAIL_ON_LEVELS
 from publisher.audits import Finding
+from publisher.build import BuildOptions, BuildResult, Task, build
+from publisher.build import Progress as BuildProgress
 from publisher.diagnostics import Diagnostics, Severity
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_AUDIT, EXIT_RENDER = 0, 1, 2, 3, 4
@@ -138,6 +138,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
             config_path=args.config,
             formats=formats,
             audit=not args.no_audit,
+            formats_dir=args.formats_dir,
             fail_on=args.fail_on,
             progress=RichProgress(console, not args.quiet),
         )
@@ -207,6 +208,9 @@ def parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--formats", default=None, metavar="LIST",
                            help="comma-separated formats to build (default: all enabled); "
                            "the website is always built")
+    build_cmd.add_argument("--formats-dir", type=Path, default=None, metavar="DIR",
+                           help="your own copy of the formats folder (templates, stylesheets) "
+                           "to brand the outputs; the audit holds it to the same checks")
     build_cmd.add_argument("--fail-on", choices=FAIL_ON_LEVELS, default="serious",
                            help="do not publish when an audit finding has this impact or worse "
                            "(default: serious); 'none' publishes whatever the audit finds")

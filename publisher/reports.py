@@ -16,7 +16,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -25,7 +25,7 @@ import jinja2
 from publisher import __version__
 from publisher.audits import IMPACTS, Finding
 from publisher.criteria import CAF, ISO11367, WCAG22, wcag_label, wcag_url
-from publisher.i18n import N_, Locale
+from publisher.i18n import N_
 from publisher.writers import Artifact, RenderContext, Site
 from publisher.writers.html import CSP, relative
 
@@ -297,7 +297,8 @@ def junit(summaries: Sequence[ArtifactSummary], when: dt.datetime) -> bytes:
             elif finding.outcome == "cannot-tell":
                 ET.SubElement(case, "skipped", message=finding.message[:500])
     ET.indent(suites)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="utf-8")
+    body: bytes = ET.tostring(suites, encoding="utf-8")
+    return b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + body
 
 
 def _criteria_text(finding: Finding) -> str:
@@ -313,13 +314,11 @@ def _criteria_text(finding: Finding) -> str:
 # ------------------------------------------------------------------ HTML report and statement
 
 
-def _env() -> jinja2.Environment:
-    from publisher.build import formats_dir
-
+def _env(formats_dir: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([
-            jinja2.FileSystemLoader(formats_dir() / "reports" / "templates"),
-            jinja2.FileSystemLoader(formats_dir() / "html" / "templates"),
+            jinja2.FileSystemLoader(formats_dir / "reports" / "templates"),
+            jinja2.FileSystemLoader(formats_dir / "html" / "templates"),
         ]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -340,9 +339,9 @@ def render_reports(
 ) -> list[Artifact]:
     from publisher.writers.html import WRITER as HTML
 
-    env = _env()
     config = site.config
     default = contexts[config.default_language]
+    env = _env(default.formats_dir)
     when = default.build_time
     summaries = summarise(artifacts, findings)
     out: list[Artifact] = []
@@ -426,7 +425,8 @@ def render_reports(
                            key=_format_order)
         status = "unknown" if not audited else ("full" if not failed else "partial")
         out.append(page(
-            path, "statement.html", ctx, statement=True, status=status, problems=problems, when=when,
+            path, "statement.html", ctx, statement=True, status=status, problems=problems,
+            when=when,
             available=[ctx.locale.gettext(FORMAT_LABELS.get(f, f)) for f in available],
             report_url=relative(path, index_path), checks=len(findings),
             passed=totals["passed"], version=__version__,

@@ -13,8 +13,9 @@ from .conftest import service_text, tree_digest
 
 
 def build_cli(content: Path, out: Path) -> int:
+    # the audit is not what these tests are about: --no-audit keeps them fast
     return main(["build", "--content", str(content), "--out", str(out), "--formats", "html",
-                 "--quiet"])
+                 "--quiet", "--no-audit"])
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from functools import cached_property
-from pathlib import PurePosixPath
+from functools import cache
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
@@ -72,12 +72,11 @@ class HtmlWriter(Writer):
     name = "html"
     lists_alternates = True
 
-    @cached_property
-    def env(self) -> jinja2.Environment:
-        from publisher.build import formats_dir
-
+    @staticmethod
+    @cache
+    def environment(formats_dir: Path) -> jinja2.Environment:
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(formats_dir() / "html" / "templates"),
+            loader=jinja2.FileSystemLoader(formats_dir / "html" / "templates"),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             extensions=["jinja2.ext.i18n"],
@@ -90,11 +89,13 @@ class HtmlWriter(Writer):
     def engine_version(self) -> str:
         return f"jinja2 {jinja2.__version__}"
 
-    def _render(self, template: str, language: Locale, **values: Any) -> bytes:
-        self.env.install_gettext_callables(  # type: ignore[attr-defined]
+    def _render(self, ctx: RenderContext, template: str, language: Locale,
+                **values: Any) -> bytes:
+        env = self.environment(ctx.formats_dir)
+        env.install_gettext_callables(  # type: ignore[attr-defined]
             language.gettext, language.ngettext, newstyle=True
         )
-        return self.env.get_template(template).render(**values).encode("utf-8")
+        return env.get_template(template).render(**values).encode("utf-8")
 
     # ---------------------------------------------------------------- service pages
 
@@ -151,7 +152,7 @@ class HtmlWriter(Writer):
         return [
             Artifact(
                 path=path,
-                data=self._render("service.html", ctx.locale, **values),
+                data=self._render(ctx, "service.html", ctx.locale, **values),
                 media_type="text/html; charset=utf-8",
                 format="html",
                 service=doc.id,
@@ -213,8 +214,6 @@ class HtmlWriter(Writer):
         contexts: Mapping[str, RenderContext],
         artifacts: tuple[Artifact, ...],
     ) -> list[Artifact]:
-        from publisher.build import formats_dir
-
         out: list[Artifact] = []
         config = site.config
         for lang, ctx in contexts.items():
@@ -261,7 +260,7 @@ class HtmlWriter(Writer):
             out.append(
                 Artifact(
                     path=path,
-                    data=self._render("catalogue.html", ctx.locale, **values),
+                    data=self._render(ctx, "catalogue.html", ctx.locale, **values),
                     media_type="text/html; charset=utf-8",
                     format="html-catalogue",
                     lang=lang,
@@ -288,13 +287,13 @@ class HtmlWriter(Writer):
         out.append(
             Artifact(
                 path="index.html",
-                data=self._render("home.html", default.locale, **values),
+                data=self._render(default, "home.html", default.locale, **values),
                 media_type="text/html; charset=utf-8",
                 format="html-home",
                 listed=False,
             )
         )
-        assets = formats_dir() / "html" / "assets"
+        assets = default.formats_dir / "html" / "assets"
         for asset in sorted(assets.rglob("*")):
             if asset.is_file():
                 out.append(
