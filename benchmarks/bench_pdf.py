@@ -1,0 +1,79 @@
+"""Time the PDFs of the example services: through the project, and through bare WeasyPrint.
+
+"Project" is the pdf writer's whole render (template, essentials, QR code, layout, tagged
+PDF/UA-1 with metadata) for the print, large print and poster PDFs; "bare" is WeasyPrint
+alone writing an untagged PDF from the very same HTML. The ratio is the project's cost over
+WeasyPrint's. Run: ``.venv/bin/python benchmarks/bench_pdf.py [--services N] [--repeat R]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+import weasyprint
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from publisher.diagnostics import Diagnostics  # noqa: E402
+from publisher.i18n import Locale  # noqa: E402
+from publisher.load import load_site  # noqa: E402
+from publisher.writers import RenderContext  # noqa: E402
+from publisher.writers.pdf import VARIANTS, WRITER, PdfOptions, html_for  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--content", type=Path, default=ROOT / "content")
+    parser.add_argument("--services", type=int, default=3, help="services per language")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    diagnostics = Diagnostics()
+    site = load_site(args.content, diagnostics)
+    if site is None:
+        for item in diagnostics.sorted():
+            print(item.format())
+        return 1
+    build_time = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    jobs = []
+    for lang in site.config.language_codes:
+        language = site.config.language(lang)
+        ctx = RenderContext(
+            config=site.config, language=language, locale=Locale(lang, language.direction),
+            build_time=build_time, formats_dir=ROOT / "formats", content_dir=args.content,
+            site=site, options=PdfOptions(), diagnostics=Diagnostics(),
+        )
+        for doc in site.in_language(lang)[: args.services]:
+            jobs.append((doc, ctx))
+    WRITER.render(*jobs[0])  # warm fonts and caches once, outside the timings
+
+    project = bare = 0.0
+    pages = files = 0
+    for _ in range(args.repeat):
+        for doc, ctx in jobs:
+            start = time.perf_counter()
+            artifacts = WRITER.render(doc, ctx)
+            project += time.perf_counter() - start
+            files += len(artifacts)
+            pages += sum(int(artifact.meta["pages"]) for artifact in artifacts)
+            htmls = [html_for(doc, ctx, variant) for variant in VARIANTS]
+            base_url = (ctx.formats_dir / "pdf").resolve().as_uri() + "/"
+            start = time.perf_counter()
+            for html in htmls:
+                weasyprint.HTML(string=html, base_url=base_url).write_pdf()
+            bare += time.perf_counter() - start
+    print(f"documents: {len(jobs)} services x {args.repeat}, {files} PDFs, {pages} pages")
+    print(f"project (writer, tagged PDF/UA-1): {project:8.2f} s  "
+          f"({project / files * 1000:6.0f} ms per PDF)")
+    print(f"bare WeasyPrint, same HTML:        {bare:8.2f} s  "
+          f"({bare / files * 1000:6.0f} ms per PDF)")
+    print(f"ratio project / bare:              {project / bare:8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
