@@ -200,7 +200,8 @@ def render_all(
             )
             per_doc.setdefault(key, []).extend(produced)
             artifacts.extend(produced)
-    for name, (writer, options) in ordered:
+    for name, (writer, options) in sorted(ordered, key=lambda item: (item[1][0].site_order,
+                                                                      item[0])):
         contexts = {lang: context(lang, options) for lang in site.config.language_codes}
         artifacts.extend(
             run(

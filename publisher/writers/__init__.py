@@ -113,6 +113,9 @@ class Writer:
     options_model: ClassVar[type[Options]] = Options
     #: page writers render after the others, so that they can list the other formats
     lists_alternates: ClassVar[bool] = False
+    #: order of the site-wide pass: a writer that reads other writers' site pages (a search
+    #: index of the HTML, say) sets a higher number than theirs
+    site_order: ClassVar[int] = 0
 
     def render(self, doc: Document, ctx: RenderContext) -> list[Artifact]:
         raise NotImplementedError
