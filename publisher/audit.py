@@ -8,11 +8,11 @@ diagnostics for audits that could not run. The gate compares failed findings' im
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from publisher.audits import IMPACTS, AuditContext, AuditInput, Finding, registry
+from publisher.cache import Store, code_version, digest
 from publisher.diagnostics import Diagnostics, display_path
 from publisher.model import Document
 from publisher.writers import Artifact
@@ -66,19 +66,41 @@ def inputs_for_paths(paths: Sequence[Path], diagnostics: Diagnostics) -> list[Au
 
 
 def run_audits(
-    inputs: Sequence[AuditInput], ctx: AuditContext, diagnostics: Diagnostics,
-    only: Sequence[str] | None = None,
+    inputs: Sequence[AuditInput],
+    ctx: AuditContext,
+    diagnostics: Diagnostics,
+    store: Store | None = None,
+    paths: Sequence[str] = (),
 ) -> list[Finding]:
+    """Every registered audit on the files it reads. With a ``store``, a file whose bytes,
+    source document and neighbours (``paths``: every file of the output, which link checks
+    depend on) are unchanged keeps its earlier findings instead of being audited again."""
     findings: list[Finding] = []
-    skip = set(os.environ.get("PUBLISHER_SKIP_AUDITS", "").split(",")) - {""}
+    store = store or Store(None)
+    config = ctx.config.model_dump_json() if ctx.config else ""
+    neighbours = digest(list(paths))
     for name, audit in sorted(registry().items()):
-        if name in skip or (only is not None and name not in only):
-            continue
         group = [item for item in inputs if item.path.suffix.lower() in audit.suffixes]
         if not group:
             continue
+        keys = {
+            item.name: digest(code_version(), name, config, neighbours, item.name,
+                              item.path.read_bytes() if item.path.is_file() else b"",
+                              item.document.fingerprint if item.document else "",
+                              _sibling_bytes(item) if name in SIBLING_AUDITS else b"")
+            for item in group
+        }
+        todo = []
+        for item in group:
+            cached = store.get_findings(keys[item.name])
+            if cached is None:
+                todo.append(item)
+            else:
+                findings.extend(cached)
+        if not todo:
+            continue
         try:
-            findings.extend(audit.audit(group, ctx))
+            produced = audit.audit(todo, ctx)
         except Exception as exc:  # the audit could not run: say so, never pretend it passed
             diagnostics.error(
                 "B002",
@@ -86,7 +108,26 @@ def run_audits(
                 None,
                 "check that the set-up completed (./run setup); this is not an error in the text",
             )
+            continue
+        findings.extend(produced)
+        by_artifact: dict[str, list[Finding]] = {item.name: [] for item in todo}
+        for finding in produced:
+            by_artifact.setdefault(finding.artifact, []).append(finding)
+        for item in todo:
+            # cannot-tell from a missing tool is not cached: it may be installed next time
+            if not any(f.outcome == "cannot-tell" and f.message.startswith("Not checked")
+                       for f in by_artifact[item.name]):
+                store.put_findings(keys[item.name], by_artifact[item.name])
     return sorted(findings, key=lambda f: (f.artifact, f.check, f.locator, f.outcome))
+
+
+#: audits that read a file's companions too (the PEF beside a BRF, the VTT beside an MP3)
+SIBLING_AUDITS = {"braille", "audio"}
+
+
+def _sibling_bytes(item: AuditInput) -> bytes:
+    siblings = sorted(p for p in item.path.parent.glob(item.path.stem + ".*") if p != item.path)
+    return b"".join(p.name.encode() + p.read_bytes() for p in siblings if p.is_file())
 
 
 def gate(findings: Iterable[Finding], fail_on: str) -> list[Finding]:

@@ -1,9 +1,11 @@
-"""Build: plan → render → assemble beside the old output → audit → swap in one step.
+"""Build: plan → render (cached, parallel) → assemble beside the old output → audit → swap.
 
 In: the content folder, the output folder and options. Out: a :class:`BuildResult` (counts,
-diagnostics, artifacts, where the new output is) — never printing: the CLI shows it. The
-previously published output is replaced only when everything rendered (and passed the audit
-gate); until then it stays exactly as it was.
+diagnostics, artifacts, findings) — never printing: the CLI shows it. The previously published
+output is replaced in one atomic step, and only when everything rendered and passed the audit
+gate; a build killed at any moment leaves it exactly as it was. Files that did not change are
+hard-linked from the old output, so they keep their bytes and modification times; a build with
+no change at all replaces nothing.
 """
 
 from __future__ import annotations
@@ -17,18 +19,18 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
 
 from publisher import __version__
 from publisher.audits import Finding
-from publisher.config import CONFIG_NAME
-from publisher.diagnostics import Diagnostics, SourceSpan, display_path
+from publisher.cache import Store
+from publisher.diagnostics import Diagnostics, did_you_mean
+from publisher.engine import BuildSpec, Task, executor_for, iter_missing, run_plan
 from publisher.i18n import Locale
 from publisher.load import load_site
-from publisher.model import Document
 from publisher.writers import Artifact, Options, RenderContext, Site, Writer, registry
 
 
@@ -40,20 +42,6 @@ def formats_dir() -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError("the formats folder is missing from this installation")
-
-
-@dataclass(frozen=True)
-class Task:
-    """One unit of work: a format for one (service, language), or a format's site pages."""
-
-    writer: str
-    service: str | None
-    lang: str | None
-
-    def describe(self) -> str:
-        if self.service is None:
-            return f"{self.writer} site pages"
-        return f"{self.service} ({self.lang}) {self.writer}"
 
 
 class Progress:
@@ -70,11 +58,14 @@ class BuildResult:
     diagnostics: Diagnostics
     artifacts: list[Artifact] = field(default_factory=list)
     published: bool = False
+    unchanged: bool = False  # nothing differed from the published output: nothing was replaced
     out_dir: Path | None = None
-    kept_dir: Path | None = None  # a failed build kept for inspection
+    kept_dir: Path | None = None  # a build rejected by the audit gate, kept for inspection
     services: int = 0
     languages: int = 0
     failed_tasks: int = 0
+    rendered_tasks: int = 0
+    cached_tasks: int = 0
     seconds: float = 0.0
     slowest: list[tuple[str, float]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -91,7 +82,17 @@ class BuildOptions:
     audit: bool = True
     fail_on: str = "serious"  # critical|serious|moderate|minor|none
     formats_dir: Path | None = None  # templates and stylesheets; None: the built-in ones
+    jobs: int = 0  # worker processes; 0: one per core, 1: everything in this process
+    scheduler: str | None = None  # a Dask scheduler address, e.g. tcp://127.0.0.1:8786
+    cache_dir: Path | None = None  # None: <output>.cache beside the output folder
+    use_cache: bool = True
     progress: Progress = field(default_factory=Progress)
+
+    @property
+    def cache_root(self) -> Path | None:
+        if not self.use_cache:
+            return None
+        return self.cache_dir or self.out_dir.with_name(f".{self.out_dir.name}.cache")
 
 
 def build_time(site: Site) -> dt.datetime:
@@ -109,17 +110,14 @@ def selected_writers(
     site: Site, wanted: Sequence[str] | None, diagnostics: Diagnostics
 ) -> dict[str, tuple[Writer, Options]]:
     writers = registry()
-    if wanted is not None:
-        for name in wanted:
-            if name not in writers:
-                from publisher.diagnostics import did_you_mean
-
-                diagnostics.error(
-                    "U001",
-                    f"unknown format '{name}'",
-                    None,
-                    did_you_mean(name, writers) or f"known formats: {', '.join(sorted(writers))}",
-                )
+    for name in wanted or ():
+        if name not in writers:
+            diagnostics.error(
+                "U001",
+                f"unknown format '{name}'",
+                None,
+                did_you_mean(name, writers) or f"known formats: {', '.join(sorted(writers))}",
+            )
     chosen: dict[str, tuple[Writer, Options]] = {}
     for name, writer in sorted(writers.items()):
         options = writer.options_model.model_validate(site.config.format_options(name))
@@ -129,99 +127,6 @@ def selected_writers(
             continue
         chosen[name] = (writer, options)
     return chosen
-
-
-def render_all(
-    site: Site,
-    content_dir: Path,
-    writers: dict[str, tuple[Writer, Options]],
-    diagnostics: Diagnostics,
-    progress: Progress,
-    templates: Path | None = None,
-) -> tuple[list[Artifact], int, list[tuple[str, float]]]:
-    """Render every task; a failing task is reported and the others go on."""
-    when = build_time(site)
-    locales = {lang: Locale(lang, site.config.language(lang).direction)
-               for lang in site.config.language_codes}
-    docs = [site.documents[key] for key in sorted(site.documents)]
-    ordered = sorted(writers.items(), key=lambda item: (item[1][0].lists_alternates, item[0]))
-    total = len(docs) * len(ordered) + len(ordered)
-    progress.start(total)
-    artifacts: list[Artifact] = []
-    failed = 0
-    timings: list[tuple[str, float]] = []
-
-    def context(
-        lang: str, options: Options, alternates: tuple[Artifact, ...] = ()
-    ) -> RenderContext:
-        return RenderContext(
-            config=site.config,
-            language=site.config.language(lang),
-            locale=locales[lang],
-            build_time=when,
-            formats_dir=templates or formats_dir(),
-            content_dir=content_dir,
-            site=site,
-            options=options,
-            diagnostics=diagnostics,
-            alternates=alternates,
-        )
-
-    def run(task: Task, work: Callable[[], list[Artifact]]) -> list[Artifact]:
-        nonlocal failed
-        started = time.perf_counter()
-        try:
-            produced = work()
-        except Exception as exc:  # a bug or an engine failure: report it, go on with the rest
-            failed += 1
-            doc = site.get(task.service, task.lang) if task.service and task.lang else None
-            diagnostics.error(
-                "B001",
-                f"the {task.writer} output failed: {type(exc).__name__}: {exc}",
-                doc.span if doc else None,
-                "this is a fault in publisher or its engines, not in your text; please report "
-                "it with this message",
-            )
-            produced = []
-        elapsed = time.perf_counter() - started
-        timings.append((task.describe(), elapsed))
-        progress.advance(task, elapsed)
-        return produced
-
-    per_doc: dict[tuple[str, str], list[Artifact]] = {}
-    for name, (writer, options) in ordered:
-        for doc in docs:
-            key = (doc.id, doc.lang)
-            previous = tuple(per_doc.get(key, ()))
-            ctx = context(doc.lang, options, previous if writer.lists_alternates else ())
-            produced = run(
-                Task(name, doc.id, doc.lang),
-                lambda writer=writer, doc=doc, ctx=ctx: writer.render(doc, ctx),  # type: ignore[misc]
-            )
-            per_doc.setdefault(key, []).extend(produced)
-            artifacts.extend(produced)
-    for name, (writer, options) in sorted(ordered, key=lambda item: (item[1][0].site_order,
-                                                                      item[0])):
-        contexts = {lang: context(lang, options) for lang in site.config.language_codes}
-        artifacts.extend(
-            run(
-                Task(name, None, None),
-                lambda writer=writer, contexts=contexts: writer.render_site(  # type: ignore[misc]
-                    site, contexts, tuple(artifacts)
-                ),
-            )
-        )
-    for lang, locale in sorted(locales.items()):
-        for message in sorted(locale.missing):
-            diagnostics.warning(
-                "I001",
-                f"no '{lang}' translation for the interface text {message!r}; "
-                f"the {site.config.default_language} text was used",
-                None,
-                f"add it to publisher/locale/{lang}/LC_MESSAGES/messages.po",
-            )
-    timings.sort(key=lambda item: -item[1])
-    return artifacts, failed, timings
 
 
 def manifest(artifacts: Sequence[Artifact], when: dt.datetime) -> bytes:
@@ -251,17 +156,42 @@ def check_paths(artifacts: Sequence[Artifact]) -> None:
     seen: set[str] = set()
     for artifact in artifacts:
         path = PurePosixPath(artifact.path)
-        if path.is_absolute() or ".." in path.parts or not path.parts:
+        if path.is_absolute() or ".." in path.parts or not path.parts or "\\" in artifact.path:
             raise ValueError(f"artifact path escapes the output folder: {artifact.path!r}")
-        if artifact.path in seen:
+        if artifact.path in seen or artifact.path == "manifest.json":
             raise ValueError(f"two artifacts share the path {artifact.path!r}")
         seen.add(artifact.path)
 
 
-def write_tree(root: Path, artifacts: Sequence[Artifact]) -> None:
+def _published(out_dir: Path) -> dict[str, str]:
+    """path → sha256 of the currently published output, from its manifest."""
+    try:
+        data = json.loads((out_dir / "manifest.json").read_bytes())
+        return {entry["path"]: entry["sha256"] for entry in data["artifacts"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def write_tree(root: Path, artifacts: Sequence[Artifact], previous: Path | None = None,
+               previous_hashes: dict[str, str] | None = None) -> None:
+    """Write the artifacts under ``root``; a file whose bytes the published output already has
+    is hard-linked from it, so it keeps its modification time."""
+    hashes = previous_hashes or {}
     for artifact in artifacts:
         target = root / artifact.path
         target.parent.mkdir(parents=True, exist_ok=True)
+        if previous is not None and artifact.path in hashes:
+            source = previous / artifact.path
+            if hashes[artifact.path] == hashlib.sha256(artifact.data).hexdigest():
+                try:
+                    if target.exists():
+                        target.unlink()
+                    os.link(source, target)
+                    continue
+                except OSError:
+                    pass  # another file system, or the file went away: write it instead
+        if target.exists():
+            target.unlink()  # never write through a hard link into the published output
         target.write_bytes(artifact.data)
 
 
@@ -301,58 +231,12 @@ def staging_dir(out_dir: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
 
 
-def build(options: BuildOptions) -> BuildResult:
-    started = time.perf_counter()
-    diagnostics = Diagnostics()
-    result = BuildResult(diagnostics)
-    progress = options.progress
-    progress.stage("reading the content")
-    site = load_site(options.content_dir, diagnostics, options.config_path)
-    if site is None:
-        return result
-    writers = selected_writers(site, options.formats, diagnostics)
-    if diagnostics.has_errors():
-        return result
-    result.services = len(site.service_ids())
-    result.languages = len({lang for _, lang in site.documents})
-    progress.stage("rendering")
-    artifacts, failed, timings = render_all(
-        site, options.content_dir, writers, diagnostics, progress, options.formats_dir
-    )
-    progress.finish()
-    result.failed_tasks = failed
-    result.slowest = timings[:5]
-    if diagnostics.has_errors():
-        result.artifacts = artifacts
-        result.seconds = time.perf_counter() - started
-        return result
-    staging = staging_dir(options.out_dir)
-    try:
-        check_paths(artifacts)
-        progress.stage("writing")
-        write_tree(staging, artifacts)
-        artifacts += audit_and_report(site, options, staging, artifacts, result)
-        check_paths(artifacts)
-        (staging / "manifest.json").write_bytes(manifest(artifacts, build_time(site)))
-        result.artifacts = artifacts
-        if diagnostics.has_errors() or result.gate_failures:
-            if result.gate_failures:
-                # keep the rejected build beside the published one, for inspection
-                kept = options.out_dir.with_name(f"{options.out_dir.name}.rejected")
-                shutil.rmtree(kept, ignore_errors=True)
-                staging.rename(kept)
-                result.kept_dir = kept
-            else:
-                shutil.rmtree(staging)
-        else:
-            publish(staging, options.out_dir)
-            result.published = True
-            result.out_dir = options.out_dir
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    result.seconds = time.perf_counter() - started
-    return result
+def clean_stale_staging(out_dir: Path) -> None:
+    """Remove what a killed build left beside the output (never the output itself)."""
+    if not out_dir.parent.is_dir():
+        return
+    for leftover in out_dir.parent.glob(f".{out_dir.name}.new-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def site_contexts(
@@ -375,12 +259,107 @@ def site_contexts(
     }
 
 
+def build(options: BuildOptions) -> BuildResult:
+    started = time.perf_counter()
+    diagnostics = Diagnostics()
+    result = BuildResult(diagnostics)
+    progress = options.progress
+    progress.stage("reading the content")
+    site = load_site(options.content_dir, diagnostics, options.config_path)
+    if site is None:
+        return result
+    writers = selected_writers(site, options.formats, diagnostics)
+    if diagnostics.has_errors():
+        return result
+    result.services = len(site.service_ids())
+    result.languages = len({lang for _, lang in site.documents})
+    store = Store(options.cache_root)
+    spec = BuildSpec(
+        content_dir=options.content_dir.resolve(),
+        config_path=options.config_path.resolve() if options.config_path else None,
+        templates=(options.formats_dir or formats_dir()).resolve(),
+        formats=tuple(sorted(writers)),
+        build_time=build_time(site),
+    )
+    jobs = options.jobs or os.cpu_count() or 1
+    progress.stage("rendering")
+    outcome = run_plan(
+        site, writers, spec, store,
+        lambda: executor_for(jobs, options.scheduler),
+        progress.advance, progress.start,
+    )
+    progress.finish()
+    diagnostics.extend(outcome.diagnostics)
+    for lang, message in iter_missing(outcome):
+        diagnostics.warning(
+            "I001",
+            f"no '{lang}' translation for the interface text {message!r}; "
+            f"the {site.config.default_language} text was used",
+            None,
+            f"add it to publisher/locale/{lang}/LC_MESSAGES/messages.po",
+        )
+    artifacts = outcome.artifacts
+    result.failed_tasks = outcome.failed
+    result.rendered_tasks = outcome.rendered
+    result.cached_tasks = outcome.cached
+    result.slowest = outcome.timings[:5]
+    result.artifacts = artifacts
+    if diagnostics.has_errors():
+        result.seconds = time.perf_counter() - started
+        return result
+    check_paths(artifacts)
+    clean_stale_staging(options.out_dir)
+    previous = _published(options.out_dir)
+    staging = staging_dir(options.out_dir)
+    try:
+        progress.stage("writing")
+        write_tree(staging, artifacts, options.out_dir, previous)
+        artifacts += audit_and_report(site, options, staging, artifacts, result, store,
+                                      previous)
+        check_paths(artifacts)
+        manifest_bytes = manifest(artifacts, build_time(site))
+        (staging / "manifest.json").write_bytes(manifest_bytes)
+        result.artifacts = artifacts
+        if diagnostics.has_errors() or result.gate_failures:
+            if result.gate_failures:
+                # keep the rejected build beside the published one, for inspection
+                kept = options.out_dir.with_name(f"{options.out_dir.name}.rejected")
+                shutil.rmtree(kept, ignore_errors=True)
+                staging.rename(kept)
+                result.kept_dir = kept
+            else:
+                shutil.rmtree(staging)
+        elif _same_manifest(options.out_dir, manifest_bytes):
+            shutil.rmtree(staging)  # nothing changed: leave every published file alone
+            result.published = result.unchanged = True
+            result.out_dir = options.out_dir
+        else:
+            publish(staging, options.out_dir)
+            result.published = True
+            result.out_dir = options.out_dir
+        store.prune()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _same_manifest(out_dir: Path, manifest_bytes: bytes) -> bool:
+    try:
+        return (out_dir / "manifest.json").read_bytes() == manifest_bytes
+    except OSError:
+        return False
+
+
 def audit_and_report(
     site: Site,
     options: BuildOptions,
     staging: Path,
     artifacts: list[Artifact],
     result: BuildResult,
+    store: Store,
+    previous: dict[str, str],
 ) -> list[Artifact]:
     """Audit what was written to ``staging``, then write the reports and statements (which are
     pages too, so they are audited in turn and the report is written again with their results).
@@ -392,27 +371,23 @@ def audit_and_report(
     diagnostics = result.diagnostics
     contexts = site_contexts(site, options.content_dir, diagnostics, options.formats_dir)
     findings: list[Finding] = []
+    paths = sorted(a.path for a in artifacts)
     ctx = AuditContext(site.config, staging)
     if options.audit:
         options.progress.stage("auditing every output")
         findings = run_audits(inputs_for_build(staging, artifacts, site.documents), ctx,
-                              diagnostics)
+                              diagnostics, store=store, paths=paths)
     reports = render_reports(site, contexts, artifacts, findings, options.audit)
-    write_tree(staging, reports)
+    write_tree(staging, reports, options.out_dir, previous)
     if options.audit:
         pages = [a for a in reports if a.media_type.startswith("text/html")]
-        findings += run_audits(inputs_for_build(staging, pages, {}), ctx, diagnostics)
+        every_path = sorted(paths + [a.path for a in reports])
+        findings += run_audits(inputs_for_build(staging, pages, {}), ctx, diagnostics,
+                               store=store, paths=every_path)
         findings.sort(key=lambda f: (f.artifact, f.check, f.locator, f.outcome))
         reports = render_reports(site, contexts, artifacts, findings, options.audit)
-        write_tree(staging, reports)
+        write_tree(staging, reports, options.out_dir, previous)
         result.gate_failures = gate(findings, options.fail_on)
     result.findings = findings
     result.audited = options.audit
     return reports
-
-
-def describe_sources(content_dir: Path) -> str:
-    return display_path(content_dir / CONFIG_NAME)
-
-
-__all__ = ["BuildOptions", "BuildResult", "Document", "SourceSpan", "build", "formats_dir"]

@@ -28,9 +28,10 @@ from rich.progress import (
 from publisher import __version__
 from publisher.audit import FAIL_ON_LEVELS
 from publisher.audits import Finding
-from publisher.build import BuildOptions, BuildResult, Task, build
+from publisher.build import BuildOptions, BuildResult, build
 from publisher.build import Progress as BuildProgress
 from publisher.diagnostics import Diagnostics, Severity
+from publisher.engine import Task
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_AUDIT, EXIT_RENDER = 0, 1, 2, 3, 4
 
@@ -89,10 +90,12 @@ def summary(console: Console, result: BuildResult, out_dir: Path) -> None:
         for artifact in result.artifacts:
             by_format[artifact.format] = by_format.get(artifact.format, 0) + 1
         formats = ", ".join(f"{count} {name}" for name, count in sorted(by_format.items()))
+        verb = "unchanged" if result.unchanged else "published"
         console.print(
-            f"[green]published[/green] {result.services} services in {result.languages} "
+            f"[green]{verb}[/green] {result.services} services in {result.languages} "
             f"languages to {out_dir}/ in {result.seconds:.1f} s: {len(result.artifacts)} files "
-            f"({formats}); {warnings} warnings"
+            f"({formats}); {result.rendered_tasks} tasks rendered, {result.cached_tasks} from "
+            f"the cache; {warnings} warnings"
         )
         if result.slowest:
             slow = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.slowest[:3])
@@ -139,6 +142,10 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
             formats=formats,
             audit=not args.no_audit,
             formats_dir=args.formats_dir,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            cache_dir=args.cache,
+            use_cache=not args.no_cache,
             fail_on=args.fail_on,
             progress=RichProgress(console, not args.quiet),
         )
@@ -217,6 +224,17 @@ def parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--no-audit", action="store_true",
                            help="skip the accessibility audit (a quick preview; the report "
                            "and statement then say that nothing was checked)")
+    build_cmd.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                           help="worker processes (default: one per core; 1 renders in this "
+                           "process)")
+    build_cmd.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                           help="run the rendering on a Dask distributed cluster, e.g. "
+                           "tcp://127.0.0.1:8786 (its workers must see the content folder)")
+    build_cmd.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                           help="where rendered files and audit results are kept between "
+                           "builds (default: .OUT.cache beside the output folder)")
+    build_cmd.add_argument("--no-cache", action="store_true",
+                           help="render and audit everything again, and keep no cache")
     build_cmd.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     build_cmd.set_defaults(handler=cmd_build)
 

@@ -1,0 +1,383 @@
+"""The build plan and its execution: independent tasks, cached, run on every core or on Dask.
+
+In: the loaded site, the chosen writers and a :class:`~publisher.cache.Store`. Out: every
+artifact, the diagnostics the writers reported, the number of failed tasks and timings.
+
+The plan has one task per (service, language, format) and one per format's site-wide pages.
+Each task's cache key is the sha256 of everything it depends on: the source file (and the images
+it shows), which translations of the service exist and the source revision they translate, the
+site configuration, the writer's templates and assets (``formats/<name>/``), its engines'
+versions, the project's own code, the build time — and, for pages that list the other formats,
+those formats' bytes. A page writer's task runs once the service's other formats are done.
+
+Execution: in this process (``jobs=1``), in a pool of forked processes (the default; workers
+inherit the parsed site), or on a Dask cluster (``scheduler='tcp://…'``), whose workers load the
+same content folder themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from publisher.cache import Store, code_version, digest, folder_digest
+from publisher.diagnostics import Diagnostic, Diagnostics, Severity
+from publisher.i18n import Locale
+from publisher.model import Document
+from publisher.writers import Artifact, Options, RenderContext, Site, Writer, registry
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a format for one (service, language), or a format's site pages."""
+
+    writer: str
+    service: str | None
+    lang: str | None
+
+    def describe(self) -> str:
+        if self.service is None:
+            return f"{self.writer} site pages"
+        return f"{self.service} ({self.lang}) {self.writer}"
+
+
+@dataclass
+class TaskResult:
+    task: Task
+    artifacts: list[Artifact]
+    diagnostics: list[Diagnostic]
+    missing_strings: set[str]
+    seconds: float
+    failed: bool = False
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """Everything a worker needs to rebuild the same state on its own (Dask workers)."""
+
+    content_dir: Path
+    config_path: Path | None
+    templates: Path
+    formats: tuple[str, ...]
+    build_time: dt.datetime
+
+
+@dataclass
+class _State:
+    spec: BuildSpec
+    site: Site
+    writers: dict[str, tuple[Writer, Options]]
+
+
+_STATE: _State | None = None  # set in the parent before forking, or loaded by a Dask worker
+
+
+def _state_for(spec: BuildSpec) -> _State:
+    global _STATE
+    if _STATE is None or _STATE.spec != spec:
+        from publisher.load import load_site
+
+        diagnostics = Diagnostics()
+        site = load_site(spec.content_dir, diagnostics, spec.config_path)
+        if site is None:
+            raise RuntimeError("the content changed under the build: "
+                               + "; ".join(d.format() for d in diagnostics.errors))
+        writers = {name: (registry()[name], registry()[name].options_model.model_validate(
+            site.config.format_options(name))) for name in spec.formats}
+        _STATE = _State(spec, site, writers)
+    return _STATE
+
+
+def render_task(spec: BuildSpec, task: Task, alternates: tuple[Artifact, ...]) -> TaskResult:
+    """Run one per-document task (in whatever process this is)."""
+    state = _state_for(spec)
+    writer, options = state.writers[task.writer]
+    assert task.service is not None and task.lang is not None
+    doc = state.site.documents[(task.service, task.lang)]
+    ctx = _context(state, task.lang, options, alternates)
+    started = time.perf_counter()
+    try:
+        artifacts = writer.render(doc, ctx)
+        failed = False
+    except Exception as exc:  # a bug or an engine failure: report it, go on with the rest
+        artifacts, failed = [], True
+        ctx.diagnostics.add(_failure(task, exc, doc))
+    return TaskResult(task, artifacts, list(ctx.diagnostics), set(ctx.locale.missing),
+                      time.perf_counter() - started, failed)
+
+
+def _context(state: _State, lang: str, options: Options,
+             alternates: tuple[Artifact, ...] = ()) -> RenderContext:
+    config = state.site.config
+    return RenderContext(
+        config=config,
+        language=config.language(lang),
+        locale=Locale(lang, config.language(lang).direction),
+        build_time=state.spec.build_time,
+        formats_dir=state.spec.templates,
+        content_dir=state.spec.content_dir,
+        site=state.site,
+        options=options,
+        diagnostics=Diagnostics(),
+        alternates=alternates,
+    )
+
+
+def _failure(task: Task, exc: BaseException, doc: Document | None) -> Diagnostic:
+    return Diagnostic(
+        "B001", Severity.ERROR,
+        f"the {task.writer} output failed: {type(exc).__name__}: {exc}",
+        doc.span if doc else None,
+        "this is a fault in publisher or its engines, not in your text; please report it "
+        "with this message",
+    )
+
+
+# ---------------------------------------------------------------- cache keys
+
+
+class Keys:
+    """Cache keys for the tasks of one build."""
+
+    def __init__(self, state: _State) -> None:
+        site = state.site
+        self.state = state
+        config_json = site.config.model_dump_json()
+        self.base = digest(code_version(), config_json, state.spec.build_time.isoformat())
+        self.writer_keys: dict[str, str] = {}
+        for name, (writer, options) in state.writers.items():
+            assets = getattr(writer, "assets", (name,))
+            self.writer_keys[name] = digest(
+                self.base, name, writer.engine_version(), options.model_dump_json(),
+                *(folder_digest(state.spec.templates / folder) for folder in assets),
+            )
+        self._images: dict[str, str] = {}
+
+    def _image(self, src: str) -> str:
+        if src not in self._images:
+            path = self.state.spec.content_dir / src
+            self._images[src] = digest(path.read_bytes()) if path.is_file() else "missing"
+        return self._images[src]
+
+    def document(self, task: Task, doc: Document, alternates: Sequence[Artifact]) -> str:
+        site = self.state.site
+        translations = site.translations(doc.id)
+        source = translations.get(site.config.default_language)
+        return digest(
+            self.writer_keys[task.writer], doc.lang, doc.fingerprint,
+            sorted(translations), source.fingerprint if source else "",
+            [self._image(src) for src in doc.images],
+            [(a.path, digest(a.data), dict(a.meta)) for a in alternates],
+        )
+
+
+# ---------------------------------------------------------------- running the plan
+
+
+ProgressCallback = Callable[[Task, float], None]
+
+
+@dataclass
+class Outcome:
+    artifacts: list[Artifact] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    missing: dict[str, set[str]] = field(default_factory=dict)
+    failed: int = 0
+    timings: list[tuple[str, float]] = field(default_factory=list)
+    cached: int = 0
+    rendered: int = 0
+
+
+class Executor:
+    """Where tasks run: submit returns a future-like object with ``result()``."""
+
+    def submit(self, spec: BuildSpec, task: Task, alternates: tuple[Artifact, ...]) -> Any:
+        raise NotImplementedError
+
+    def wait_any(self, pending: set[Any]) -> set[Any]:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        return set(done)
+
+    def close(self) -> None: ...
+
+
+class InProcess(Executor):
+    def submit(self, spec: BuildSpec, task: Task, alternates: tuple[Artifact, ...]) -> Any:
+        future: Future[TaskResult] = Future()
+        try:
+            future.set_result(render_task(spec, task, alternates))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+class Processes(Executor):
+    """Forked worker processes: they inherit the parsed site instead of parsing it again."""
+
+    def __init__(self, jobs: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+        # start every worker now, before a progress bar's thread exists in this process
+        for future in [self.pool.submit(os.getpid) for _ in range(jobs)]:
+            future.result()
+
+    def submit(self, spec: BuildSpec, task: Task, alternates: tuple[Artifact, ...]) -> Any:
+        return self.pool.submit(render_task, spec, task, alternates)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskCluster(Executor):
+    """A Dask distributed scheduler: its workers must see the same content folder."""
+
+    def __init__(self, address: str) -> None:
+        from distributed import Client
+
+        self.client = Client(address, set_as_default=False, timeout=30)  # type: ignore[no-untyped-call]
+
+    def submit(self, spec: BuildSpec, task: Task, alternates: tuple[Artifact, ...]) -> Any:
+        return self.client.submit(render_task, spec, task, alternates, pure=False)
+
+    def wait_any(self, pending: set[Any]) -> set[Any]:
+        from distributed import wait as dask_wait
+
+        done, _ = dask_wait(list(pending), return_when="FIRST_COMPLETED")  # type: ignore[no-untyped-call]
+        return set(done)
+
+    def close(self) -> None:
+        self.client.close()  # type: ignore[no-untyped-call]
+
+
+def executor_for(jobs: int, scheduler: str | None) -> Executor:
+    if scheduler:
+        return DaskCluster(scheduler)
+    if jobs <= 1:
+        return InProcess()
+    return Processes(jobs)
+
+
+def run_plan(
+    site: Site,
+    writers: dict[str, tuple[Writer, Options]],
+    spec: BuildSpec,
+    store: Store,
+    executor_factory: Callable[[], Executor],
+    progress: ProgressCallback,
+    start: Callable[[int], None],
+) -> Outcome:
+    """Render every per-document task (cached ones are taken from the store), then every
+    format's site pages in this process."""
+    global _STATE
+    _STATE = _State(spec, site, writers)
+    keys = Keys(_STATE)
+    outcome = Outcome()
+    docs = [site.documents[key] for key in sorted(site.documents)]
+    first = [name for name, (w, _) in sorted(writers.items()) if not w.lists_alternates]
+    pages = [name for name, (w, _) in sorted(writers.items()) if w.lists_alternates]
+    start(len(docs) * len(writers) + len(writers))
+    per_doc: dict[tuple[str, str], list[Artifact]] = {}
+    waiting: dict[tuple[str, str], int] = {(d.id, d.lang): len(first) for d in docs}
+    executor: Executor | None = None
+    pending: dict[Any, tuple[Task, str]] = {}
+
+    def record(result: TaskResult, key: str) -> None:
+        outcome.artifacts.extend(result.artifacts)
+        outcome.diagnostics.extend(result.diagnostics)
+        if result.task.lang:
+            outcome.missing.setdefault(result.task.lang, set()).update(result.missing_strings)
+        outcome.timings.append((result.task.describe(), result.seconds))
+        if result.failed:
+            outcome.failed += 1
+        elif not result.cached:
+            store.put_artifacts(key, result.artifacts, result.diagnostics)
+        if result.cached:
+            outcome.cached += 1
+        else:
+            outcome.rendered += 1
+        progress(result.task, result.seconds)
+
+    def schedule(task: Task) -> None:
+        nonlocal executor
+        assert task.service is not None and task.lang is not None
+        doc = site.documents[(task.service, task.lang)]
+        alternates: tuple[Artifact, ...] = ()
+        if writers[task.writer][0].lists_alternates:
+            alternates = tuple(per_doc.get((doc.id, doc.lang), ()))
+        key = keys.document(task, doc, alternates)
+        cached = store.get_artifacts(key)
+        if cached is not None:
+            finished(TaskResult(task, cached[0], cached[1], set(), 0.0, cached=True), key)
+            return
+        if executor is None:
+            executor = executor_factory()
+        pending[executor.submit(spec, task, alternates)] = (task, key)
+
+    def finished(result: TaskResult, key: str) -> None:
+        record(result, key)
+        task = result.task
+        assert task.service is not None and task.lang is not None
+        doc_key = (task.service, task.lang)
+        if not writers[task.writer][0].lists_alternates:
+            per_doc.setdefault(doc_key, []).extend(result.artifacts)
+            waiting[doc_key] -= 1
+            if waiting[doc_key] == 0:
+                for name in pages:
+                    schedule(Task(name, task.service, task.lang))
+
+    try:
+        for doc in docs:
+            if not first:
+                for name in pages:
+                    schedule(Task(name, doc.id, doc.lang))
+            for name in first:
+                schedule(Task(name, doc.id, doc.lang))
+        while pending:
+            assert executor is not None
+            for future in executor.wait_any(set(pending)):
+                task, key = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # the worker itself died
+                    source = site.get(task.service or "", task.lang or "")
+                    result = TaskResult(task, [], [_failure(task, exc, source)], set(), 0.0,
+                                        True)
+                finished(result, key)
+    finally:
+        if executor is not None:
+            executor.close()
+    outcome.artifacts.sort(key=lambda a: a.path)
+    for name, (writer, options) in sorted(writers.items(), key=lambda i: (i[1][0].site_order,
+                                                                           i[0])):
+        task = Task(name, None, None)
+        contexts = {lang: _context(_STATE, lang, options) for lang in site.config.language_codes}
+        started = time.perf_counter()
+        try:
+            produced = writer.render_site(site, contexts, tuple(outcome.artifacts))
+        except Exception as exc:
+            produced = []
+            outcome.failed += 1
+            outcome.diagnostics.append(_failure(task, exc, None))
+        for lang, ctx in contexts.items():
+            outcome.diagnostics.extend(ctx.diagnostics)
+            outcome.missing.setdefault(lang, set()).update(ctx.locale.missing)
+        elapsed = time.perf_counter() - started
+        outcome.artifacts.extend(produced)
+        outcome.timings.append((task.describe(), elapsed))
+        progress(task, elapsed)
+    outcome.timings.sort(key=lambda item: -item[1])
+    return outcome
+
+
+def iter_missing(outcome: Outcome) -> Iterator[tuple[str, str]]:
+    for lang in sorted(outcome.missing):
+        for message in sorted(outcome.missing[lang]):
+            yield lang, message
