@@ -39,6 +39,7 @@ from publisher.model import (
     ThematicBreak,
     plain_text,
 )
+from publisher.writers import N_
 
 Role = Literal["title", "summary", "heading", "announce", "text", "item", "row", "fact"]
 
@@ -72,18 +73,18 @@ def word_count(sentences: Iterable[Sentence]) -> int:
 # ---------------------------------------------------------------- for the ear: single values
 
 _SYMBOLS = {
-    ".": "dot",
-    "-": "dash",
-    "/": "slash",
-    "@": "at",
-    "_": "underscore",
-    "+": "plus",
-    ":": "colon",
-    "=": "equals",
-    "&": "and",
-    "?": "question mark",
-    "#": "hash",
-    "~": "tilde",
+    ".": N_("dot"),
+    "-": N_("dash"),
+    "/": N_("slash"),
+    "@": N_("at"),
+    "_": N_("underscore"),
+    "+": N_("plus"),
+    ":": N_("colon"),
+    "=": N_("equals"),
+    "&": N_("and"),
+    "?": N_("question mark"),
+    "#": N_("hash"),
+    "~": N_("tilde"),
 }
 _VOWELS = set("aeiouyAEIOUY")
 
@@ -154,7 +155,7 @@ def spoken_time(value: str, locale: Locale) -> str:
 
 def spoken_days(days: Iterable[str], locale: Locale) -> str:
     """Days as said aloud: runs of three or more become "Monday to Friday"."""
-    indexes = sorted(DAYS.index(day) for day in days)  # type: ignore[arg-type]
+    indexes = sorted(DAYS.index(day) for day in days)
     runs: list[list[int]] = []
     for index in indexes:
         if runs and index == runs[-1][-1] + 1:
@@ -355,13 +356,10 @@ class _Script:
         _ = self._
         count = len(block.items)
         self.new_group()
-        self.say(
-            self.locale.ngettext("A list of {n} item.", "A list of {n} items.", count).format(
-                n=count
-            ),
-            "announce",
-            block.span,
-        )
+        # two phrases rather than ngettext: the catalogues are merged from flat tables, and the
+        # Arabic wording ("number of items: n") needs no plural agreement
+        phrase = _("A list of one item.") if count == 1 else _("A list of {n} items.")
+        self.say(phrase.format(n=count), "announce", block.span)
         for index, item in enumerate(block.items):
             self.new_group()
             prefix = ""
@@ -385,13 +383,9 @@ class _Script:
         count = len(block.rows)
         self.new_group()
         columns = str(babel_lists.format_list([h for h in headers if h], locale=self.locale.babel))
-        self.say(
-            self.locale.ngettext(
-                "A table of {n} row: {columns}.", "A table of {n} rows: {columns}.", count
-            ).format(n=count, columns=columns),
-            "announce",
-            block.span,
-        )
+        phrase = (_("A table of one row: {columns}.") if count == 1
+                  else _("A table of {n} rows: {columns}."))
+        self.say(phrase.format(n=count, columns=columns), "announce", block.span)
         for row in block.rows:
             self.new_group()
             cells = [plain_text(cell.children).strip() for cell in row]

@@ -1,0 +1,693 @@
+"""Spoken audio notices: an MP3 per service per language, with WebVTT captions and a transcript.
+
+In: a :class:`~publisher.model.Document` and its render context. Out: three artifacts — the MP3
+(loudness-normalised per ITU-R BS.1770, ID3-tagged), its WebVTT captions (one cue per sentence,
+timed from the real synthesised pieces) and an HTML transcript page — or none at all and a
+diagnostic when any piece could not be synthesised (``A201``), so that a listener never gets a
+notice with a sentence missing.
+
+The script comes from :mod:`publisher.speech`. Each sentence is synthesised alone through pyttsx3
+and espeak-ng, in a fresh worker process per notice: espeak-ng keeps state between utterances
+(its voice flutter and echo carry on), so pieces synthesised in a long-lived engine differ by a few
+samples from one run to the next and the MP3 would not be reproducible; a fresh process per notice
+gives the same samples for the same script, and keeps pyttsx3's per-process engine out of the
+build's own processes. All temporary files live in a :class:`tempfile.TemporaryDirectory`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+import numpy as np
+import numpy.typing as npt
+import yaml
+from pydantic import Field
+from scipy import ndimage, signal
+
+from publisher.diagnostics import Diagnostic, Severity
+from publisher.model import Document
+from publisher.speech import Sentence, script, word_count
+from publisher.writers import N_, Artifact, Options, RenderContext, Writer, artifact_path
+
+Signal = npt.NDArray[np.float64]
+
+#: espeak-ng voice identifiers (as ``espeak-ng --voices`` lists them) for the languages the
+#: project ships; other languages fall back to espeak-ng's voice of the same code
+DEFAULT_VOICES = {"en": "gmw/en", "fr": "roa/fr", "ar": "sem/ar"}
+#: ID3v2 TLAN holds ISO 639-2 codes
+ISO_639_2 = {
+    "ar": "ara", "de": "deu", "en": "eng", "es": "spa", "fr": "fra", "it": "ita", "nl": "nld",
+    "pl": "pol", "pt": "por", "ro": "ron", "ru": "rus", "tr": "tur", "uk": "ukr", "zh": "zho",
+}
+SAMPLE_RATE = 22050  # espeak-ng's output rate; speech needs no more
+#: pauses between pieces, in seconds: within a paragraph, between blocks, around headings
+PAUSE_SENTENCE = 0.35
+PAUSE_BLOCK = 0.7
+PAUSE_HEADING = 1.0
+LEAD_IN = 0.3
+TAIL = 0.6
+#: limiter headroom under the true-peak ceiling, for the MP3 encoder's overshoot
+PEAK_MARGIN_DB = 1.0
+OVERSAMPLING = 4
+ENCODER_LOSS_LU = 0.45
+
+
+class AudioOptions(Options):
+    """``formats: audio:`` in ``site.yaml``."""
+
+    voices: dict[str, str] = Field(default_factory=dict)
+    rate_wpm: int = Field(default=150, ge=80, le=450)
+    loudness_lufs: float = Field(default=-16.0, ge=-40.0, le=-5.0)
+    loudness_tolerance_lu: float = Field(default=1.0, gt=0.0, le=5.0)
+    true_peak_dbtp: float = Field(default=-1.0, ge=-20.0, le=0.0)
+    bitrate_kbps: Literal[32, 40, 48, 56, 64, 80, 96, 112, 128] = 64
+    retries: int = Field(default=2, ge=0, le=5)
+
+    def voice_for(self, lang: str) -> str:
+        return self.voices.get(lang) or DEFAULT_VOICES.get(lang) or lang
+
+
+# ---------------------------------------------------------------- measuring (shared with audit)
+
+
+def integrated_loudness(samples: Signal, rate: int) -> float:
+    """Integrated loudness in LUFS (ITU-R BS.1770-4 gated, via pyloudnorm); -inf for silence."""
+    import pyloudnorm
+
+    if len(samples) < int(0.4 * rate):  # shorter than one gating block
+        samples = np.concatenate([samples, np.zeros(int(0.4 * rate) - len(samples) + 1)])
+    return float(pyloudnorm.Meter(rate).integrated_loudness(samples))
+
+
+def _oversampled(samples: Signal) -> Signal:
+    """The signal oversampled four times with a 49-tap interpolation filter (12 taps a phase),
+    as the true-peak meter of ITU-R BS.1770-4 annex 2 does."""
+    taps = signal.firwin(49, 1 / OVERSAMPLING, window=("kaiser", 5.0)) * OVERSAMPLING
+    return np.asarray(signal.upfirdn(taps, samples, OVERSAMPLING), dtype=np.float64)
+
+
+def true_peak(samples: Signal, rate: int) -> float:
+    """True peak in dBTP (BS.1770-4 annex 2): the peak of the oversampled signal, which
+    catches the inter-sample peaks a decoder or DAC will produce."""
+    if len(samples) == 0:
+        return float("-inf")
+    peak = float(np.max(np.abs(_oversampled(samples))))
+    return float(20 * np.log10(peak)) if peak > 0 else float("-inf")
+
+
+def decode(path: Path, rate: int | None = None) -> tuple[Signal, int]:
+    """Any audio file decoded by ffmpeg to mono float samples (the sample rate is the file's
+    own unless ``rate`` is given). Raises ValueError when ffmpeg cannot read it."""
+    if rate is None:
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+             "stream=sample_rate", "-of", "csv=p=0", str(path)],
+            capture_output=True, text=True, check=False,
+        )
+        try:
+            rate = int(probe.stdout.strip().splitlines()[0])
+        except (ValueError, IndexError):
+            raise ValueError(probe.stderr.strip() or "no audio stream") from None
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1",
+         "-ar", str(rate), "-"],
+        capture_output=True, check=False,
+    )
+    if result.returncode != 0:
+        raise ValueError(result.stderr.decode("utf-8", "replace").strip() or "ffmpeg failed")
+    return np.frombuffer(result.stdout, dtype="<f4").astype(np.float64), rate
+
+
+# ---------------------------------------------------------------- WebVTT
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float
+    end: float
+    text: str
+    line: int = 0  # line of the timing in the .vtt file
+
+
+def vtt_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def vtt_unescape(text: str) -> str:
+    text = re.sub(r"<[^>]*>", "", text)  # cue markup (<v>, <b>…) is not part of the words
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", "\xa0").replace(
+        "&amp;", "&"
+    )
+
+
+def write_vtt(cues: Sequence[Cue]) -> str:
+    parts = ["WEBVTT", ""]
+    for index, cue in enumerate(cues, start=1):
+        parts += [str(index), f"{vtt_time(cue.start)} --> {vtt_time(cue.end)}",
+                  vtt_escape(cue.text), ""]
+    return "\n".join(parts)
+
+
+_TIMING = re.compile(
+    r"^(?P<start>(?:\d{2,}:)?\d{2}:\d{2}\.\d{3})\s+-->\s+(?P<end>(?:\d{2,}:)?\d{2}:\d{2}\.\d{3})"
+)
+
+
+def _seconds(stamp: str) -> float:
+    parts = [float(part) for part in stamp.split(":")]
+    while len(parts) < 3:
+        parts.insert(0, 0.0)
+    return parts[0] * 3600 + parts[1] * 60 + parts[2]
+
+
+def parse_vtt(text: str) -> list[Cue]:
+    """The cues of a WebVTT file; raises ValueError (with the line) when it is not WebVTT."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    if not lines or not re.match(r"^(\ufeff)?WEBVTT([ \t].*)?$", lines[0]):
+        raise ValueError("line 1: the file does not start with 'WEBVTT'")
+    cues: list[Cue] = []
+    index = 1
+    while index < len(lines):
+        match = _TIMING.match(lines[index])
+        if match is None:
+            if "-->" in lines[index]:
+                raise ValueError(f"line {index + 1}: malformed cue timing '{lines[index]}'")
+            index += 1
+            continue
+        body: list[str] = []
+        cursor = index + 1
+        while cursor < len(lines) and lines[cursor].strip():
+            body.append(lines[cursor])
+            cursor += 1
+        cues.append(Cue(_seconds(match["start"]), _seconds(match["end"]),
+                        vtt_unescape(" ".join(body)), index + 1))
+        index = cursor
+    return cues
+
+
+# ---------------------------------------------------------------- synthesis
+
+
+def _piece_problem(path: Path, words: int, rate_wpm: int) -> str | None:
+    """Why a synthesised piece cannot be used, or None: it must exist, decode, last long
+    enough for its words and end in silence (a piece cut short ends in the middle of a sound)."""
+    if not path.is_file():
+        return "no audio file was written"
+    try:
+        with wave.open(str(path), "rb") as handle:
+            if handle.getsampwidth() != 2 or handle.getnchannels() != 1:
+                return "the audio is not 16-bit mono"
+            frames = handle.readframes(handle.getnframes())
+            rate = handle.getframerate()
+    except (wave.Error, EOFError, OSError) as exc:
+        return f"the audio file does not decode ({exc})"
+    samples = np.frombuffer(frames, dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 64)
+    if len(loud) == 0:
+        return "the audio is silent"
+    speech = (loud[-1] - loud[0] + 1) / rate
+    expected = words * 60 / rate_wpm
+    if speech < max(0.15, 0.25 * expected):
+        return f"the audio lasts {speech:.2f} s, too short for {words} words"
+    tail = samples[-max(1, rate // 100):]  # the last 10 ms
+    if np.max(np.abs(tail.astype(np.int32))) > 64:
+        return "the audio stops in the middle of a sound (truncated)"
+    return None
+
+
+def _resolve_voice(voices: Sequence[Any], wanted: str) -> str | None:
+    """The identifier of an espeak-ng voice given as an identifier ("roa/fr"), a file name
+    ("fr") or a language ("fr-fr")."""
+    wanted = wanted.lower()
+    for test in (
+        lambda v: v.id == wanted,
+        lambda v: v.id.rsplit("/", 1)[-1] == wanted,
+        lambda v: wanted in [str(lang).lower() for lang in (v.languages or [])],
+        lambda v: any(str(lang).lower().startswith(f"{wanted}-") for lang in (v.languages or [])),
+    ):
+        for voice in voices:
+            if test(voice):
+                return str(voice.id)
+    return None
+
+
+def _synthesis_worker() -> None:
+    """Entry point of the worker process: ``job.json`` in, one WAV per piece and
+    ``result.json`` out. pyttsx3 2.99's espeak driver prints "Audio saved to …" on standard
+    output and may return from runAndWait before the file is written (its espeak runs
+    asynchronously), so: fd 1 goes to /dev/null, and every piece is waited for, checked and
+    retried."""
+    job = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    import pyttsx3
+
+    engine = pyttsx3.init("espeak")
+    voice = _resolve_voice(engine.getProperty("voices"), job["voice"])
+    result: dict[str, Any] = {"voice": voice, "pieces": []}
+    if voice is not None:
+        engine.setProperty("voice", voice)
+        engine.setProperty("rate", round(job["rate"] * job["paces"].get(voice, 1.0)))
+        engine.runAndWait()
+        # pyttsx3 swallows a refused voice; read back what espeak-ng really uses
+        if engine.getProperty("voice") != voice:
+            result["voice"] = None
+    if result["voice"] is not None:
+        for index, (text, words) in enumerate(job["pieces"]):
+            out = Path(job["dir"]) / f"piece-{index:04d}.wav"
+            problem: str | None = "not tried"
+            attempts = 0
+            for attempts in range(1, job["retries"] + 2):  # noqa: B007
+                out.unlink(missing_ok=True)
+                engine.save_to_file(text, str(out))
+                engine.runAndWait()
+                deadline = time.monotonic() + 3.0
+                problem = _piece_problem(out, words, job["rate"])
+                while problem is not None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    problem = _piece_problem(out, words, job["rate"])
+                if problem is None:
+                    break
+            result["pieces"].append({"problem": problem, "attempts": attempts})
+    Path(job["result"]).write_text(json.dumps(result), encoding="utf-8")
+    sys.stdout.flush()
+
+
+def _run_worker(job_path: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run the synthesis worker in a fresh Python process (see the module docstring)."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        part for part in (package_root, env.get("PYTHONPATH", "")) if part
+    )
+    return subprocess.run(
+        [sys.executable, "-c",
+         "from publisher.writers.audio import _synthesis_worker; _synthesis_worker()",
+         str(job_path)],
+        capture_output=True, env=env, check=False, timeout=1800,
+    )
+
+
+# ---------------------------------------------------------------- mastering
+
+
+def _limit(samples: Signal, ceiling_db: float) -> Signal:
+    """A look-ahead peak limiter: the gain needed to keep every oversampled peak under the
+    ceiling, held over a 5 ms window and smoothed so that it never exceeds that need."""
+    ceiling = 10 ** (ceiling_db / 20)
+    need = np.ones(len(samples))
+    # an inter-sample peak is never 6 dB above the samples around it: only blocks that come
+    # that close to the ceiling are oversampled (most of a voice recording is quieter)
+    block, margin = 4096, 32
+    for begin in range(0, len(samples), block):
+        stop = min(len(samples), begin + block)
+        if np.max(np.abs(samples[begin:stop])) < ceiling / 2:
+            continue
+        lo, hi = max(0, begin - margin), min(len(samples), stop + margin)
+        over = np.abs(_oversampled(samples[lo:hi]))
+        delay = 24  # half the 49-tap filter: where each input sample lands
+        over = over[delay: delay + (hi - lo) * OVERSAMPLING]
+        over = np.pad(over, (0, (hi - lo) * OVERSAMPLING - len(over)))
+        peaks = over.reshape(hi - lo, OVERSAMPLING).max(axis=1)[begin - lo: stop - lo]
+        need[begin:stop] = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
+    width = max(1, int(0.005 * SAMPLE_RATE))
+    held = ndimage.minimum_filter1d(need, size=2 * width + 1, mode="nearest")
+    gain = ndimage.uniform_filter1d(held, size=width, mode="nearest")
+    return np.asarray(samples * np.minimum(gain, need), dtype=np.float64)
+
+
+def master(samples: Signal, rate: int, target_lufs: float, ceiling_dbtp: float) -> Signal:
+    """Gain to the target integrated loudness, then limit the true peak; repeated because
+    limiting lowers the loudness a little."""
+    out = samples
+    for _ in range(6):
+        loudness = integrated_loudness(out, rate)
+        if not np.isfinite(loudness) or abs(loudness - target_lufs) < 0.1:
+            break
+        out = _limit(out * 10 ** ((target_lufs - loudness) / 20), ceiling_dbtp)
+    return out
+
+
+def pause_before(previous: Sentence | None, sentence: Sentence) -> float:
+    """The silence before a sentence, in seconds, from the script's structure."""
+    if previous is None:
+        return LEAD_IN
+    if sentence.role == "heading" or previous.role in ("heading", "title"):
+        return PAUSE_HEADING
+    if sentence.group != previous.group:
+        return PAUSE_BLOCK
+    return PAUSE_SENTENCE
+
+
+def expected_duration(sentences: Sequence[Sentence], rate_wpm: int) -> float:
+    """How long a notice of this script lasts at this rate: its words, its pauses, its tail."""
+    seconds = word_count(sentences) * 60 / rate_wpm + TAIL
+    previous: Sentence | None = None
+    for sentence in sentences:
+        seconds += pause_before(previous, sentence)
+        previous = sentence
+    return seconds
+
+
+@cache
+def _paces(path: Path) -> dict[str, float]:
+    """Each voice's pace (see ``formats/audio/voices.yaml``)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(voice): float(entry["pace"])
+        for voice, entry in data.items()
+        if isinstance(entry, dict) and isinstance(entry.get("pace"), int | float)
+    }
+
+
+@cache
+def _tool_version(command: tuple[str, ...]) -> str:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+    except OSError:
+        return "missing"
+    first = (result.stdout or result.stderr).strip().splitlines()
+    return first[0] if first else "unknown"
+
+
+@dataclass(frozen=True)
+class _Notice:
+    mp3: bytes
+    cues: list[Cue]
+    duration: float
+    loudness: float
+    peak: float
+
+
+class AudioWriter(Writer):
+    name = "audio"
+    options_model = AudioOptions
+
+    def engine_version(self) -> str:
+        import pyttsx3
+
+        return "; ".join(
+            (
+                _tool_version(("espeak-ng", "--version")),
+                f"pyttsx3 {getattr(pyttsx3, '__version__', '?')}",
+                _tool_version(("ffmpeg", "-version")),
+            )
+        )
+
+    @cached_property
+    def _templates(self) -> dict[Path, jinja2.Environment]:
+        return {}
+
+    def _template(self, ctx: RenderContext) -> jinja2.Template:
+        folder = ctx.formats_dir / "audio"
+        if folder not in self._templates:
+            self._templates[folder] = jinja2.Environment(
+                loader=jinja2.FileSystemLoader(folder),
+                autoescape=True,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+            )
+        return self._templates[folder].get_template("transcript.html.j2")
+
+    def render(self, doc: Document, ctx: RenderContext) -> list[Artifact]:
+        options = ctx.options
+        assert isinstance(options, AudioOptions)
+        organisation = ctx.config.organisation_name(doc.lang)
+        sentences = script(doc, ctx.locale, organisation)
+        notice = self._notice(doc, sentences, options, ctx)
+        if notice is None:
+            return []
+        words = word_count(sentences)
+        wpm = words / (notice.duration / 60) if notice.duration > 0 else 0.0
+        mp3_path = artifact_path(doc, ".mp3")
+        vtt_path = artifact_path(doc, ".vtt")
+        transcript = self._transcript(doc, sentences, ctx, mp3_path, vtt_path)
+        service, lang = doc.id, doc.lang
+        meta = {
+            "duration_seconds": round(notice.duration, 2),
+            "words": words,
+            "words_per_minute": round(wpm, 1),
+            "loudness_lufs": round(notice.loudness, 2),
+            "true_peak_dbtp": round(notice.peak, 2),
+            "voice": options.voice_for(doc.lang),
+        }
+        return [
+            Artifact(mp3_path, notice.mp3, "audio/mpeg", "mp3",
+                     service=service, lang=lang, label=N_("Audio notice (MP3)"), meta=meta),
+            Artifact(vtt_path, write_vtt(notice.cues).encode("utf-8"), "text/vtt", "vtt",
+                     service=service, lang=lang, label=N_("Captions (WebVTT)"),
+                     meta={"cues": len(notice.cues),
+                           "duration_seconds": round(notice.duration, 2)}),
+            Artifact(artifact_path(doc, "-transcript.html"), transcript.encode("utf-8"),
+                     "text/html", "transcript", service=service, lang=lang,
+                     label=N_("Transcript")),
+        ]
+
+    # -- the sound
+
+    def _notice(
+        self, doc: Document, sentences: list[Sentence], options: AudioOptions, ctx: RenderContext
+    ) -> _Notice | None:
+        with tempfile.TemporaryDirectory(prefix="publisher-audio-") as tmp:
+            folder = Path(tmp)
+            pieces = self._synthesise(doc, sentences, options, ctx, folder)
+            if pieces is None:
+                return None
+            samples, cues = self._join(sentences, pieces)
+            ceiling = options.true_peak_dbtp - PEAK_MARGIN_DB
+            # MP3 coding takes about 0.45 LU off espeak-ng's voices (measured at 64 kbit/s);
+            # aim that much higher, then correct by what the decoded file really measures
+            target = options.loudness_lufs + ENCODER_LOSS_LU
+            mp3: bytes | None = None
+            for _attempt in range(2):
+                mastered = master(samples, SAMPLE_RATE, target, ceiling)
+                mp3 = self._encode(doc, mastered, options, ctx, folder)
+                if mp3 is None:
+                    return None
+                # figures are measured on what a listener gets: the MP3 decoded back
+                (folder / "notice.mp3").write_bytes(mp3)
+                decoded, rate = decode(folder / "notice.mp3")
+                loudness = integrated_loudness(decoded, rate)
+                if not np.isfinite(loudness) or abs(loudness - options.loudness_lufs) < 0.25:
+                    break
+                # the encoder's low-pass takes some loudness away: aim that much higher
+                target += options.loudness_lufs - loudness
+        duration = len(decoded) / rate
+        peak = true_peak(decoded, rate)
+        if (abs(loudness - options.loudness_lufs) > options.loudness_tolerance_lu
+                or peak > options.true_peak_dbtp):
+            ctx.diagnostics.warning(
+                "A203",
+                f"the audio notice measures {loudness:.1f} LUFS and {peak:.1f} dBTP, outside "
+                f"the target {options.loudness_lufs:g} ± {options.loudness_tolerance_lu:g} "
+                f"LUFS, peak ≤ {options.true_peak_dbtp:g} dBTP",
+                doc.span,
+                "report this as a bug in the audio writer",
+            )
+        assert mp3 is not None
+        return _Notice(mp3, cues, duration, loudness, peak)
+
+    def _synthesise(
+        self,
+        doc: Document,
+        sentences: list[Sentence],
+        options: AudioOptions,
+        ctx: RenderContext,
+        folder: Path,
+    ) -> list[Signal] | None:
+        voice = options.voice_for(doc.lang)
+        job = {
+            "voice": voice,
+            "rate": options.rate_wpm,
+            "paces": _paces(ctx.formats_dir / "audio" / "voices.yaml"),
+            "retries": options.retries,
+            "dir": str(folder),
+            "result": str(folder / "result.json"),
+            "pieces": [[sentence.spoken, sentence.words] for sentence in sentences],
+        }
+        job_path = folder / "job.json"
+        job_path.write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
+        try:
+            process = _run_worker(job_path)
+        except subprocess.TimeoutExpired:
+            process = None
+        result_path = folder / "result.json"
+        if process is None or process.returncode != 0 or not result_path.is_file():
+            detail = ""
+            if process is not None:
+                lines = process.stderr.decode("utf-8", "replace").strip().splitlines()
+                detail = f": {lines[-1]}" if lines else f" (exit status {process.returncode})"
+            ctx.diagnostics.error(
+                "A201",
+                f"the speech synthesiser failed{detail}; no audio notice was published",
+                doc.span,
+                "check that espeak-ng and pyttsx3 are installed (see the README)",
+            )
+            return None
+        result = json.loads(result_path.read_text(encoding="utf-8"))
+        if result["voice"] is None:
+            ctx.diagnostics.error(
+                "A202",
+                f"espeak-ng has no voice '{voice}' for the language '{doc.lang}'; no audio "
+                "notice was published",
+                doc.span,
+                f"set formats: audio: voices: {doc.lang}: to a voice that "
+                "'espeak-ng --voices' lists",
+            )
+            return None
+        pieces: list[Signal] = []
+        failed = False
+        for index, sentence in enumerate(sentences):
+            path = folder / f"piece-{index:04d}.wav"
+            # checked again here: the worker's word is not taken for it
+            problem = _piece_problem(path, sentence.words, options.rate_wpm)
+            if problem is None:
+                with wave.open(str(path), "rb") as handle:
+                    if handle.getframerate() != SAMPLE_RATE:
+                        problem = f"unexpected sample rate {handle.getframerate()} Hz"
+                    frames = handle.readframes(handle.getnframes())
+            if problem is not None:
+                failed = True
+                attempts = (result["pieces"][index]["attempts"]
+                            if index < len(result["pieces"]) else 0)
+                ctx.diagnostics.add(Diagnostic(
+                    "A201",
+                    Severity.ERROR,
+                    f"the sentence “{sentence.text[:80]}” could not be synthesised after "
+                    f"{attempts} attempt(s): {problem}; no audio notice was published",
+                    sentence.span or doc.span,
+                    "shorten or rephrase the sentence; if it persists, report it with this "
+                    "sentence",
+                ))
+                continue
+            pieces.append(np.frombuffer(frames, dtype="<i2").astype(np.float64) / 32768.0)
+        return None if failed else pieces
+
+    @staticmethod
+    def _join(sentences: list[Sentence], pieces: list[Signal]) -> tuple[Signal, list[Cue]]:
+        """One signal with a pause before each piece (chosen from the script's structure,
+        never espeak-ng's own trailing silence), and a cue per piece from its real length."""
+        parts: list[Signal] = []
+        cues: list[Cue] = []
+        position = 0
+        previous: Sentence | None = None
+        for sentence, piece in zip(sentences, pieces, strict=True):
+            sound = np.flatnonzero(np.abs(piece) > 1 / 32768)
+            trimmed = piece[sound[0]: sound[-1] + 1] if len(sound) else piece
+            gap = round(pause_before(previous, sentence) * SAMPLE_RATE)
+            parts.append(np.zeros(gap))
+            position += gap
+            cues.append(Cue(position / SAMPLE_RATE, (position + len(trimmed)) / SAMPLE_RATE,
+                            sentence.text))
+            parts.append(trimmed)
+            position += len(trimmed)
+            previous = sentence
+        parts.append(np.zeros(round(TAIL * SAMPLE_RATE)))
+        return np.concatenate(parts), cues
+
+    @staticmethod
+    def _encode(
+        doc: Document, samples: Signal, options: AudioOptions, ctx: RenderContext, folder: Path
+    ) -> bytes | None:
+        pcm = np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2")
+        raw = folder / "notice.pcm"
+        raw.write_bytes(pcm.tobytes())
+        out = folder / "encoded.mp3"
+        organisation = ctx.config.organisation_name(doc.lang)
+        language = ISO_639_2.get(doc.lang.split("-")[0], doc.lang)
+        command = [
+            "ffmpeg", "-nostdin", "-v", "error", "-y",
+            "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", str(raw),
+            # reproducible bytes: no input metadata, no encoder version, no timestamps
+            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
+            "-c:a", "libmp3lame", "-b:a", f"{options.bitrate_kbps}k",
+            "-id3v2_version", "3", "-write_id3v1", "0",
+            "-metadata", f"title={doc.record.title}",
+            "-metadata", f"artist={organisation}",
+            "-metadata", f"publisher={organisation}",
+            "-metadata", f"language={language}",
+            str(out),
+        ]
+        if shutil.which("ffmpeg") is None:
+            process = None
+        else:
+            process = subprocess.run(command, capture_output=True, check=False)
+        if process is None or process.returncode != 0 or not out.is_file():
+            detail = process.stderr.decode("utf-8", "replace").strip() if process else ""
+            ctx.diagnostics.error(
+                "A204",
+                f"ffmpeg could not encode the audio notice{': ' + detail if detail else ''}",
+                doc.span,
+                "check that ffmpeg with libmp3lame is installed (see the README)",
+            )
+            return None
+        return out.read_bytes()
+
+    # -- the transcript
+
+    def _transcript(
+        self, doc: Document, sentences: list[Sentence], ctx: RenderContext, mp3: str, vtt: str
+    ) -> str:
+        blocks: list[dict[str, Any]] = []
+        for sentence in sentences[1:]:  # the title is the h1
+            if blocks and blocks[-1]["group"] == sentence.group:
+                blocks[-1]["sentences"].append(sentence)
+                continue
+            blocks.append({"group": sentence.group, "sentences": [sentence]})
+        shaped: list[dict[str, Any]] = []
+        for block in blocks:
+            first: Sentence = block["sentences"][0]
+            kind = first.role
+            if kind == "heading":
+                shaped.append({"kind": "heading", "level": min(max(first.level, 2), 6),
+                               "text": first.heading})
+            elif kind in ("item", "row"):
+                text = " ".join(s.text for s in block["sentences"])
+                if shaped and shaped[-1]["kind"] == "list":
+                    shaped[-1]["items"].append(text)
+                else:
+                    shaped.append({"kind": "list", "items": [text]})
+            elif kind == "announce" and len(block["sentences"]) > 1:
+                shaped.append({"kind": "paragraph", "text": first.text})
+                shaped.append({"kind": "list",
+                               "items": [s.text for s in block["sentences"][1:]]})
+            else:
+                shaped.append({"kind": "paragraph",
+                               "text": " ".join(s.text for s in block["sentences"])})
+        return self._template(ctx).render(
+            lang=doc.lang,
+            dir=ctx.language.direction,
+            title=doc.record.title,
+            blocks=shaped,
+            mp3=Path(mp3).name,
+            vtt=Path(vtt).name,
+            _=ctx._,
+        )
+
+
+WRITER = AudioWriter()
