@@ -66,6 +66,7 @@ class BuildResult:
     failed_tasks: int = 0
     rendered_tasks: int = 0
     cached_tasks: int = 0
+    rendered: list[Task] = field(default_factory=list)  # the tasks not taken from the cache
     seconds: float = 0.0
     slowest: list[tuple[str, float]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -302,6 +303,7 @@ def build(options: BuildOptions) -> BuildResult:
     result.failed_tasks = outcome.failed
     result.rendered_tasks = outcome.rendered
     result.cached_tasks = outcome.cached
+    result.rendered = sorted(outcome.rendered_tasks, key=lambda t: t.describe())
     result.slowest = outcome.timings[:5]
     result.artifacts = artifacts
     if diagnostics.has_errors():

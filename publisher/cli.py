@@ -171,6 +171,35 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     return EXIT_CONTENT
 
 
+def cmd_serve(args: argparse.Namespace, console: Console) -> int:
+    import time
+
+    from publisher.serve import start
+
+    options = BuildOptions(
+        content_dir=args.content, out_dir=args.out, config_path=args.config,
+        formats=args.formats.split(",") if args.formats else None, audit=args.audit,
+        fail_on="none" if not args.audit else args.fail_on, formats_dir=args.formats_dir,
+        jobs=args.jobs, progress=RichProgress(console, enabled=False),
+    )
+
+    def report(result: BuildResult) -> None:
+        print_diagnostics(console, result.diagnostics)
+        summary(console, result, args.out)
+
+    server = start(options, args.host, args.port, report)
+    console.print(f"serving {args.out}/ at {server.url} — watching {args.content}/ and the "
+                  "formats folder; Ctrl-C stops", soft_wrap=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
 def cmd_audit(args: argparse.Namespace, console: Console) -> int:
     from publisher.audit_command import AuditOptions, audit_paths
 
@@ -238,6 +267,27 @@ def parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     build_cmd.set_defaults(handler=cmd_build)
 
+    serve_cmd = commands.add_parser(
+        "serve",
+        help="preview the output on localhost, rebuilding and reloading on every change",
+        description="Build, serve the output on localhost and watch the content, the formats "
+        "folder and the configuration: each change rebuilds what it affects and reloads the "
+        "open pages. A build with errors keeps the previous output on screen.",
+    )
+    serve_cmd.add_argument("--content", type=Path, default=Path("content"), metavar="DIR")
+    serve_cmd.add_argument("--out", type=Path, default=Path("site"), metavar="DIR")
+    serve_cmd.add_argument("--config", type=Path, default=None, metavar="FILE")
+    serve_cmd.add_argument("--formats", default="html", metavar="LIST",
+                           help="formats to build while previewing (default: html)")
+    serve_cmd.add_argument("--formats-dir", type=Path, default=None, metavar="DIR")
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    serve_cmd.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve_cmd.add_argument("--audit", action="store_true",
+                           help="audit each preview build too (slower)")
+    serve_cmd.add_argument("--fail-on", choices=FAIL_ON_LEVELS, default="serious")
+    serve_cmd.add_argument("-j", "--jobs", type=int, default=0, metavar="N")
+    serve_cmd.set_defaults(handler=cmd_serve)
+
     audit_cmd = commands.add_parser(
         "audit",
         help="audit existing files: a published output, someone else's HTML, single files",
@@ -254,6 +304,9 @@ def parser() -> argparse.ArgumentParser:
     audit_cmd.add_argument("--fail-on", choices=FAIL_ON_LEVELS, default="serious",
                            help="exit with 3 when a finding has this impact or worse")
     audit_cmd.set_defaults(handler=cmd_audit)
+    from publisher.translate_cli import add_commands as add_translate_commands
+
+    add_translate_commands(commands)
     return main
 
 

@@ -194,6 +194,7 @@ class Outcome:
     timings: list[tuple[str, float]] = field(default_factory=list)
     cached: int = 0
     rendered: int = 0
+    rendered_tasks: list[Task] = field(default_factory=list)  # what was not taken from the cache
 
 
 class Executor:
@@ -242,7 +243,8 @@ class DaskCluster(Executor):
     def __init__(self, address: str) -> None:
         from distributed import Client
 
-        self.client = Client(address, set_as_default=False, timeout=30)  # type: ignore[no-untyped-call]
+        # the default client for this build: distributed's wait() looks it up
+        self.client = Client(address, set_as_default=True, timeout=30)  # type: ignore[no-untyped-call]
 
     def submit(self, spec: BuildSpec, task: Task, alternates: tuple[Artifact, ...]) -> Any:
         return self.client.submit(render_task, spec, task, alternates, pure=False)
@@ -284,7 +286,9 @@ def run_plan(
     first = [name for name, (w, _) in sorted(writers.items()) if not w.lists_alternates]
     pages = [name for name, (w, _) in sorted(writers.items()) if w.lists_alternates]
     start(len(docs) * len(writers) + len(writers))
-    per_doc: dict[tuple[str, str], list[Artifact]] = {}
+    # per (service, language), what each writer produced: pages list it in writer order, never
+    # in the order parallel tasks happened to finish
+    per_doc: dict[tuple[str, str], dict[str, list[Artifact]]] = {}
     waiting: dict[tuple[str, str], int] = {(d.id, d.lang): len(first) for d in docs}
     executor: Executor | None = None
     pending: dict[Any, tuple[Task, str]] = {}
@@ -303,6 +307,7 @@ def run_plan(
             outcome.cached += 1
         else:
             outcome.rendered += 1
+            outcome.rendered_tasks.append(result.task)
         progress(result.task, result.seconds)
 
     def schedule(task: Task) -> None:
@@ -311,7 +316,8 @@ def run_plan(
         doc = site.documents[(task.service, task.lang)]
         alternates: tuple[Artifact, ...] = ()
         if writers[task.writer][0].lists_alternates:
-            alternates = tuple(per_doc.get((doc.id, doc.lang), ()))
+            produced = per_doc.get((doc.id, doc.lang), {})
+            alternates = tuple(a for name in sorted(produced) for a in produced[name])
         key = keys.document(task, doc, alternates)
         cached = store.get_artifacts(key)
         if cached is not None:
@@ -327,7 +333,7 @@ def run_plan(
         assert task.service is not None and task.lang is not None
         doc_key = (task.service, task.lang)
         if not writers[task.writer][0].lists_alternates:
-            per_doc.setdefault(doc_key, []).extend(result.artifacts)
+            per_doc.setdefault(doc_key, {})[task.writer] = result.artifacts
             waiting[doc_key] -= 1
             if waiting[doc_key] == 0:
                 for name in pages:

@@ -1,0 +1,194 @@
+"""The build engine: incremental rules, the atomic swap under kill -9, determinism, Dask."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from publisher.build import BuildOptions, BuildResult, build, formats_dir
+
+from .conftest import tree_digest
+
+FAST = ["html", "braille"]
+
+
+def run(content: Path, out: Path, **options: object) -> BuildResult:
+    values: dict[str, object] = {"formats": FAST, "audit": False, "jobs": 1}
+    values.update(options)
+    result = build(BuildOptions(content_dir=content, out_dir=out, **values))  # type: ignore[arg-type]
+    assert result.published, [d.format() for d in result.diagnostics]
+    return result
+
+
+def rendered(result: BuildResult) -> set[tuple[str | None, str | None, str]]:
+    return {(t.service, t.lang, t.writer) for t in result.rendered}
+
+
+def stat_of(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def test_no_change_rewrites_nothing(content: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    first = run(content, out)
+    assert rendered(first) == {(s, lang, w) for s in ["sample"] for lang in ["en", "fr"]
+                               for w in FAST}
+    before = stat_of(out)
+    again = run(content, out)
+    assert again.unchanged and rendered(again) == set()
+    assert stat_of(out) == before, "every file keeps its bytes, inode and modification time"
+
+
+def test_editing_a_translation_rebuilds_only_that_language(content: Path, tmp_path: Path
+                                                          ) -> None:
+    out = tmp_path / "site"
+    run(content, out)
+    before = stat_of(out)
+    page = content / "fr" / "sample.md"
+    page.write_text(page.read_text().replace("Du texte.", "Un autre texte."))
+    result = run(content, out)
+    assert rendered(result) == {("sample", "fr", "html"), ("sample", "fr", "braille")}
+    after = stat_of(out)
+    assert after["en/sample/index.html"] == before["en/sample/index.html"]
+    assert after["en/sample/sample-en.brf"] == before["en/sample/sample-en.brf"]
+    assert after["fr/sample/index.html"] != before["fr/sample/index.html"]
+
+
+def test_editing_a_source_rebuilds_it_and_its_translations(content: Path, tmp_path: Path
+                                                          ) -> None:
+    # a translation's outputs say whether it is up to date with its source, so they depend on it
+    out = tmp_path / "site"
+    run(content, out)
+    page = content / "en" / "sample.md"
+    page.write_text(page.read_text().replace("Some text.", "Other text."))
+    assert rendered(run(content, out)) == {(s, lang, w) for s in ["sample"]
+                                           for lang in ["en", "fr"] for w in FAST}
+
+
+def test_changing_a_template_rebuilds_exactly_what_uses_it(content: Path, tmp_path: Path
+                                                          ) -> None:
+    templates = tmp_path / "formats"
+    shutil.copytree(formats_dir(), templates)
+    out = tmp_path / "site"
+    run(content, out, formats_dir=templates)
+    service = templates / "html" / "templates" / "service.html"
+    service.write_text(service.read_text().replace("<article class=\"service\">",
+                                                   "<article class=\"service changed\">"))
+    result = run(content, out, formats_dir=templates)
+    assert rendered(result) == {("sample", "en", "html"), ("sample", "fr", "html")}
+    assert b"service changed" in (out / "en/sample/index.html").read_bytes()
+
+
+def test_changing_the_configuration_rebuilds_everything(content: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    run(content, out)
+    config = content / "site.yaml"
+    config.write_text(config.read_text().replace("Test Town", "Test City"))
+    assert len(rendered(run(content, out))) == 4
+
+
+def test_parallel_and_serial_builds_are_identical(content: Path, tmp_path: Path) -> None:
+    serial = run(content, tmp_path / "serial", use_cache=False)
+    parallel = run(content, tmp_path / "parallel", jobs=2, use_cache=False)
+    assert serial.published and parallel.published
+    assert tree_digest(tmp_path / "serial") == tree_digest(tmp_path / "parallel")
+
+
+def test_every_format_is_deterministic(content: Path, tmp_path: Path) -> None:
+    """Two builds of every format, without the cache, give byte-identical files."""
+    first = run(content, tmp_path / "a", formats=None, use_cache=False, jobs=2)
+    second = run(content, tmp_path / "b", formats=None, use_cache=False, jobs=2)
+    formats = {a.format for a in first.artifacts}
+    assert {"html", "pdf-print", "pdf-large-print", "pdf-poster", "brf", "pef", "mp3", "vtt",
+            "transcript"} <= formats
+    assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
+    assert len(second.artifacts) == len(first.artifacts)
+
+
+def test_a_killed_build_leaves_the_old_output_intact(content: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    command = [sys.executable, "-m", "publisher.cli", "build", "--content", str(content),
+               "--out", str(out), "--formats", "html,braille", "-q", "--fail-on", "none"]
+    assert subprocess.run(command, capture_output=True, check=False).returncode == 0
+    before = tree_digest(out)
+    page = content / "en" / "sample.md"
+    page.write_text(page.read_text().replace("Some text.", "Changed text."))
+    generator = random.Random(11)
+    for attempt in range(5):
+        process = subprocess.Popen([*command, "--no-cache"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(generator.uniform(0.3, 6.0))
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        assert tree_digest(out) == before, f"attempt {attempt}: the output changed"
+    # the next build cleans what the killed ones left and publishes
+    assert subprocess.run(command, capture_output=True, check=False).returncode == 0
+    assert tree_digest(out) != before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.new-")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path) -> Iterator[str]:
+    """A real Dask scheduler and two workers, on loopback, as separate processes."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    bin_dir = Path(sys.executable).parent
+    logs = (tmp_path / "dask.log").open("wb")
+    scheduler = subprocess.Popen(
+        [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard"], stdout=logs, stderr=logs, cwd=tmp_path)
+    workers = [
+        subprocess.Popen([str(bin_dir / "dask"), "worker", address, "--nthreads", "1",
+                          "--no-dashboard", "--local-directory", str(tmp_path / f"w{i}")],
+                         stdout=logs, stderr=logs, cwd=tmp_path)
+        for i in range(2)
+    ]
+    try:
+        from distributed import Client
+
+        deadline = time.time() + 60
+        while True:
+            try:
+                with Client(address, timeout=5) as client:  # type: ignore[no-untyped-call]
+                    client.wait_for_workers(2, timeout=30)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+        yield address
+    finally:
+        for process in [*workers, scheduler]:
+            process.terminate()
+        for process in [*workers, scheduler]:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        logs.close()
+
+
+def test_dask_build_is_identical_to_the_local_build(
+    content: Path, tmp_path: Path, dask_cluster: str
+) -> None:
+    local = run(content, tmp_path / "local", use_cache=False)
+    remote = run(content, tmp_path / "remote", use_cache=False, scheduler=dask_cluster)
+    assert remote.rendered_tasks == local.rendered_tasks == 4
+    assert tree_digest(tmp_path / "local") == tree_digest(tmp_path / "remote")
