@@ -78,13 +78,14 @@ def run_audits(
     findings: list[Finding] = []
     store = store or Store(None)
     config = ctx.config.model_dump_json() if ctx.config else ""
+    clock = ctx.build_time.isoformat() if ctx.build_time else ""
     neighbours = digest(list(paths))
     for name, audit in sorted(registry().items()):
         group = [item for item in inputs if item.path.suffix.lower() in audit.suffixes]
         if not group:
             continue
         keys = {
-            item.name: digest(code_version(), name, config, neighbours, item.name,
+            item.name: digest(code_version(), name, config, clock, neighbours, item.name,
                               item.path.read_bytes() if item.path.is_file() else b"",
                               item.document.fingerprint if item.document else "",
                               _sibling_bytes(item) if name in SIBLING_AUDITS else b"")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from publisher.audit import gate, inputs_for_paths, run_audits
 from publisher.audits import AuditContext, AuditInput, Finding
-from publisher.build import site_contexts
+from publisher.build import build_time, site_contexts
 from publisher.config import AccessibilityContact, Language, SiteConfig
 from publisher.diagnostics import Diagnostics
 from publisher.load import load_site
@@ -87,7 +87,9 @@ def audit_paths(options: AuditOptions) -> AuditOutcome:
     report_site = site or _outside_material_site()
     inputs = _known(inputs, report_site, options.paths)
     root = options.paths[0] if len(options.paths) == 1 and options.paths[0].is_dir() else None
-    findings = run_audits(inputs, AuditContext(site.config if site else None, root), diagnostics)
+    clock = build_time(site) if site else None
+    findings = run_audits(inputs, AuditContext(site.config if site else None, root, clock),
+                          diagnostics)
     artifacts = [
         item.artifact or Artifact(item.name, b"", "application/octet-stream",
                                   item.path.suffix.lstrip(".") or "file")

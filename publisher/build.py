@@ -31,6 +31,7 @@ from publisher.diagnostics import Diagnostics, did_you_mean
 from publisher.engine import BuildSpec, Task, executor_for, iter_missing, run_plan
 from publisher.i18n import Locale
 from publisher.load import load_site
+from publisher.translation import report_freshness
 from publisher.writers import Artifact, Options, RenderContext, Site, Writer, registry
 
 
@@ -107,6 +108,11 @@ def build_time(site: Site) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
+#: the formats that make up the website: its pages link to each other's files, so they are
+#: always built together (``--formats pdf`` still builds the site the PDFs are offered on)
+WEBSITE = frozenset({"html", "search", "opendata"})
+
+
 def selected_writers(
     site: Site, wanted: Sequence[str] | None, diagnostics: Diagnostics
 ) -> dict[str, tuple[Writer, Options]]:
@@ -122,7 +128,7 @@ def selected_writers(
     chosen: dict[str, tuple[Writer, Options]] = {}
     for name, writer in sorted(writers.items()):
         options = writer.options_model.model_validate(site.config.format_options(name))
-        if wanted is not None and name not in wanted and name != "html":
+        if wanted is not None and name not in wanted and name not in WEBSITE:
             continue
         if not options.enabled:
             continue
@@ -269,6 +275,7 @@ def build(options: BuildOptions) -> BuildResult:
     site = load_site(options.content_dir, diagnostics, options.config_path)
     if site is None:
         return result
+    report_freshness(site, diagnostics)
     writers = selected_writers(site, options.formats, diagnostics)
     if diagnostics.has_errors():
         return result
@@ -374,7 +381,7 @@ def audit_and_report(
     contexts = site_contexts(site, options.content_dir, diagnostics, options.formats_dir)
     findings: list[Finding] = []
     paths = sorted(a.path for a in artifacts)
-    ctx = AuditContext(site.config, staging)
+    ctx = AuditContext(site.config, staging, build_time(site))
     if options.audit:
         options.progress.stage("auditing every output")
         findings = run_audits(inputs_for_build(staging, artifacts, site.documents), ctx,

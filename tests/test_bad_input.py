@@ -97,7 +97,7 @@ def test_bad_input_is_reported_and_output_kept(
     assert all(" — " in line for line in lines), "every error says what to do"
     assert "left as it was" in err
     assert tree_digest(published) == before
-    assert not [p for p in published.parent.iterdir() if p.name.startswith(".site.")]
+    assert not [p for p in published.parent.iterdir() if p.name.startswith(".site.new-")]
 
 
 def test_all_problems_of_a_run_are_reported_together(

@@ -11,6 +11,7 @@ reads — the same shape as the writers.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import pkgutil
 from collections.abc import Mapping, Sequence
@@ -91,6 +92,8 @@ class AuditInput:
 class AuditContext:
     config: SiteConfig | None  # None when auditing material from elsewhere without a site.yaml
     root: Path | None  # the output root when auditing a build
+    #: the build's clock, for checks that depend on the date (review dates); None when unknown
+    build_time: dt.datetime | None = None
 
 
 class Audit:
