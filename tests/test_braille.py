@@ -20,7 +20,7 @@ from typing import Any
 import louis
 import pytest
 
-from publisher.audits import AuditContext, AuditInput, Finding, audit_for
+from publisher.audits import AuditContext, AuditInput, Finding, audits_for
 from publisher.audits import registry as audit_registry
 from publisher.audits.braille import AUDIT, braille_text, normal, source_words
 from publisher.config import SiteConfig
@@ -259,7 +259,7 @@ def test_liblouis_and_its_tables_are_available() -> None:
 def test_registered_as_writer_and_audit() -> None:
     assert writer_registry()["braille"] is WRITER
     assert audit_registry()["braille"] is AUDIT
-    assert audit_for(Path("x.brf")) is AUDIT and audit_for(Path("x.PEF")) is AUDIT
+    assert audits_for(Path("x.brf")) == [AUDIT] and audits_for(Path("x.PEF")) == [AUDIT]
 
 
 def test_braille_ascii_is_liblouis_north_american_brf() -> None:

@@ -117,9 +117,7 @@ def registry() -> dict[str, Audit]:
     return audits
 
 
-def audit_for(path: Path) -> Audit | None:
+def audits_for(path: Path) -> list[Audit]:
+    """Every audit that reads files like ``path`` (a page has the website's and the content's)."""
     suffix = path.suffix.lower()
-    for audit in registry().values():
-        if suffix in audit.suffixes:
-            return audit
-    return None
+    return [audit for _, audit in sorted(registry().items()) if suffix in audit.suffixes]

@@ -50,6 +50,9 @@ REFLOW_WIDTH = 320  # CSS pixels: WCAG 1.4.10, a 1280 px wide window zoomed to 4
 REFLOW_HEIGHT = 256
 NO_JS_SHARE = 0.5  # main content shorter than this share of the scripted page counts as missing
 VNU_TIMEOUT_SECONDS = 600
+#: browsers working at once on a large site, and the pages that make a second one worth starting
+BROWSERS = max(1, min(2, os.cpu_count() or 1))
+PAGES_PER_BROWSER = 12
 VNU_BATCH = 200  # files per Java run: one run for a site, but never a command line too long
 
 # WCAG 2.2's new success criteria have no clause in EN 301 549 V3.2.1, which follows WCAG 2.1.
@@ -730,15 +733,15 @@ class HtmlAudit(Audit):
         if not inputs:
             return []
         pages: dict[str, list[Finding]] = {item.name: [] for item in inputs}
-        # The validator runs on Java while the browser works: neither waits for the other.
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        # The validator runs on Java while the browsers work: neither waits for the other. A
+        # large site is shared between browsers (each page is examined on its own, so the
+        # findings do not depend on which browser saw it).
+        browsers = max(1, min(BROWSERS, len(inputs) // PAGES_PER_BROWSER))
+        chunks = [list(inputs[i::browsers]) for i in range(browsers)]
+        with ThreadPoolExecutor(max_workers=1 + browsers) as pool:
             validation = pool.submit(validate_markup, [item.path for item in inputs])
-            try:
-                with Browser() as browser:
-                    self._in_browser(browser, inputs, ctx, pages)
-            except BrowserUnavailable as err:
-                for item in inputs:
-                    pages[item.name] = _unavailable(item.name, BROWSER_CHECKS, str(err))
+            for done in [pool.submit(self._chunk, chunk, ctx, pages) for chunk in chunks]:
+                done.result()
             markup = validation.result()
         for item in inputs:
             if isinstance(markup, str):
@@ -746,6 +749,15 @@ class HtmlAudit(Audit):
             else:
                 pages[item.name] += markup_findings(item.name, markup[item.path.resolve()])
         return [finding for item in inputs for finding in pages[item.name]]
+
+    def _chunk(self, chunk: Sequence[AuditInput], ctx: AuditContext,
+               pages: dict[str, list[Finding]]) -> None:
+        try:
+            with Browser() as browser:
+                self._in_browser(browser, chunk, ctx, pages)
+        except BrowserUnavailable as err:
+            for item in chunk:
+                pages[item.name] = _unavailable(item.name, BROWSER_CHECKS, str(err))
 
     def _in_browser(
         self,
