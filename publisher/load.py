@@ -13,8 +13,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
-from publisher.config import CONFIG_NAME, SiteConfig, load_config
+from publisher.config import CONFIG_NAME, SiteConfig, load_config, yaml_hazard
 from publisher.diagnostics import Diagnostics, SourceSpan, did_you_mean, display_path
 from publisher.model import (
     Document,
@@ -24,7 +25,7 @@ from publisher.model import (
     walk_blocks,
     walk_inlines,
 )
-from publisher.parse import BodyParser
+from publisher.parse import WEB_SCHEMES, BodyParser
 from publisher.writers import Site, registry
 from publisher.yamlsource import parse_yaml, validate
 
@@ -83,7 +84,7 @@ def load_site(
     by_path = {s.rel: s.record.id for s in records if s.record is not None}
     documents: dict[tuple[str, str], Document] = {}
     for source in records:
-        doc = _parse_body(source, content_dir, by_path, diagnostics)
+        doc = _parse_body(source, content_dir, config, by_path, diagnostics)
         documents[(doc.id, doc.lang)] = doc
     _check_anchors(documents, diagnostics)
     _check_translations(documents, config, diagnostics)
@@ -188,7 +189,10 @@ def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None
             "add a line '---' after the last service field",
         )
         return
-    located = parse_yaml("\n".join(lines[1:end]), span.at(2), diagnostics, "C101")
+    front_matter = "\n".join(lines[1:end])
+    if yaml_hazard(front_matter, span.at(2), diagnostics, "C101"):
+        return
+    located = parse_yaml(front_matter, span.at(2), diagnostics, "C101")
     if located is None:
         return
     record = validate(ServiceRecord, located, diagnostics, RECORD_CODES, "front matter")
@@ -229,6 +233,19 @@ def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None
                 did_you_mean(channel.location, location_ids)
                 or "add it under 'locations' with its id, name and address",
             )
+    addresses: list[tuple[tuple[str | int, ...], str | None]] = [
+        (("channels", i, "url"), c.url) for i, c in enumerate(record.channels)
+    ]
+    addresses.append((("contact", "url"), record.contact.url))
+    for where, address in addresses:
+        if address is not None and not _web_address(address):
+            diagnostics.error(
+                "C209",
+                f"'{'.'.join(map(str, where))}' must be a web address starting with https:// "
+                f"(not {address[:60]!r})",
+                located.span(where),
+                "write the full address of the page, for example https://www.example.org/apply",
+            )
     if record.contact.phone is None and record.contact.email is None:
         diagnostics.error(
             "C102",
@@ -241,6 +258,13 @@ def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None
     source.record = record
     source.body = "\n".join(lines[end + 1 :])
     source.body_line = end + 2
+
+
+def _web_address(address: str) -> bool:
+    """An absolute http(s) address with a host: the only kind a page may link to from the
+    front matter (a ``javascript:`` or ``data:`` address would run or show anything)."""
+    parts = urlsplit(address.strip())
+    return parts.scheme.lower() in WEB_SCHEMES and bool(parts.netloc) and address == address.strip()
 
 
 def _check_records(records: list[_Source], config: SiteConfig, diagnostics: Diagnostics) -> None:
@@ -264,6 +288,7 @@ def _check_records(records: list[_Source], config: SiteConfig, diagnostics: Diag
 def _parse_body(
     source: _Source,
     content_dir: Path,
+    config: SiteConfig,
     by_path: dict[PurePosixPath, str],
     diagnostics: Diagnostics,
 ) -> Document:
@@ -274,6 +299,8 @@ def _parse_body(
         content_dir=content_dir,
         diagnostics=diagnostics,
         resolve_service=lambda target: _same_language(target, source.lang, by_path, diagnostics),
+        max_line_chars=config.max_line_chars,
+        max_table_columns=config.max_table_columns,
     )
     blocks = parser.parse(source.body)
     return Document(

@@ -21,9 +21,13 @@ from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import inline as parse_inlines
+from markdown_it.rules_core.state_core import StateCore
+from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.container import container_plugin
 
+from publisher.config import DEFAULT_MAX_LINE_CHARS, DEFAULT_MAX_TABLE_COLUMNS
 from publisher.diagnostics import Diagnostics, SourceSpan
 from publisher.model import (
     Block,
@@ -51,9 +55,20 @@ from publisher.model import (
 )
 
 NOTE_KINDS: tuple[NoteKind, ...] = ("note", "warning", "tip")
+#: the only URL schemes a content file may use: anything else could run or show anything
 SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
+WEB_SCHEMES = {"http", "https"}
 #: nesting deeper than this is refused: no reader can follow it and it costs stack
 MAX_DEPTH = 20
+#: markdown-it silently drops the blocks that lie deeper than its ``maxNesting`` token levels. A
+#: level of ours is at most two of its levels (a list and its item), so with this value our own
+#: depth check always sees, and reports, nesting before markdown-it would throw any of it away.
+MARKDOWN_MAX_NESTING = 2 * MAX_DEPTH + 4
+#: inline parsing keeps markdown-it's own limit (it turns deeper brackets into text, losing
+#: nothing): a higher one makes pathological ``[[[[…`` text twice as slow to parse
+INLINE_MAX_NESTING = 20
+#: a cell of a table's delimiter row (``|---|:--:|``)
+_DELIMITER_CELL = re.compile(r":?-+:?")
 
 
 def markdown() -> MarkdownIt:
@@ -62,14 +77,36 @@ def markdown() -> MarkdownIt:
     HTML parsing stays on so that raw HTML is *seen* and reported (never emitted), and link
     validation is ours (markdown-it would silently turn a ``javascript:`` link into text).
     """
-    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MARKDOWN_MAX_NESTING})
+    md.enable("table")
     for kind in NOTE_KINDS:
         md.use(container_plugin, name=kind)
     md.validateLink = lambda url: True  # type: ignore[method-assign]
+    md.core.ruler.at("inline", _inline_with_own_limit)
     return md
 
 
+def _inline_with_own_limit(state: StateCore) -> None:
+    """markdown-it's inline stage under :data:`INLINE_MAX_NESTING` (one option serves both
+    stages). Parsing runs in one thread per process, so switching the option is safe."""
+    state.md.options["maxNesting"] = INLINE_MAX_NESTING
+    try:
+        parse_inlines(state)
+    finally:
+        state.md.options["maxNesting"] = MARKDOWN_MAX_NESTING
+
+
 _MD = markdown()
+
+
+def _delimiter_row_columns(line: str) -> int:
+    """The columns of a table whose delimiter row this line is (0 when it is not one), in time
+    proportional to the line: no backtracking regular expression over user text."""
+    row = line.strip().lstrip("> \t").strip()
+    cells = row.removeprefix("|").removesuffix("|").split("|")
+    if all(_DELIMITER_CELL.fullmatch(cell.strip()) for cell in cells):
+        return len(cells)
+    return 0
 
 
 @dataclass(frozen=True)
@@ -89,14 +126,83 @@ class BodyParser:
     content_dir: Path
     diagnostics: Diagnostics
     resolve_service: Callable[[PurePosixPath], str | None]
+    max_line_chars: int = DEFAULT_MAX_LINE_CHARS
+    max_table_columns: int = DEFAULT_MAX_TABLE_COLUMNS
     images: list[str] = field(default_factory=list)
     _anchors: set[str] = field(default_factory=set)
     _last_level: int = 1
+    _too_deep: bool = False
 
     def parse(self, body: str) -> tuple[Block, ...]:
+        """The body's blocks; ``()`` when it exceeds a resource limit that must be checked
+        before markdown-it sees it (a line too long, a table too wide): reported, not parsed."""
+        if not self._within_limits(body):
+            return ()
         tokens = _MD.parse(body)
+        self._flatten_deep_inlines(tokens)
         tree = SyntaxTreeNode(tokens)
         return self._blocks(tree.children, 0)
+
+    # ------------------------------------------------------------ resource limits
+
+    def _within_limits(self, body: str) -> bool:
+        """Cheap checks on the raw lines, in time proportional to the text: what they refuse
+        would cost markdown-it (and every format after it) far more than its size."""
+        fine = True
+        for index, line in enumerate(body.split("\n")):
+            at = self.span.at(self.span.line + index + 1, 1)
+            if len(line) > self.max_line_chars:
+                self.diagnostics.error(
+                    "C213",
+                    f"the line is {len(line):,} characters long, over the limit of "
+                    f"{self.max_line_chars:,}",
+                    at.at(at.line, self.max_line_chars + 1),
+                    "break the text into paragraphs (a blank line between them), or raise "
+                    "max_line_chars in site.yaml",
+                )
+                fine = False
+            elif "|" in line and "-" in line:
+                columns = _delimiter_row_columns(line)
+                fine = self._table_width(columns, at) and fine
+        return fine
+
+    def _table_width(self, columns: int, span: SourceSpan) -> bool:
+        if columns <= self.max_table_columns:
+            return True
+        self.diagnostics.error(
+            "C214",
+            f"the table has {columns:,} columns, over the limit of {self.max_table_columns:,}",
+            span,
+            "split it into narrower tables (no page, braille line or listener can follow so "
+            "many columns), or raise max_table_columns in site.yaml",
+        )
+        return False
+
+    def _flatten_deep_inlines(self, tokens: list[Token]) -> None:
+        """Emphasis and links nested deeper than :data:`MAX_DEPTH` (``*****…a…*****``) would
+        make the syntax tree recurse without bound: report them and keep such a run as text."""
+        for token in tokens:
+            if token.type != "inline" or not token.children:
+                continue
+            depth = deepest = 0
+            for child in token.children:
+                depth += child.nesting
+                deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                line = token.map[0] if token.map else 0
+                self._report_depth(self.span.at(self.span.line + line + 1, 1))
+                token.children = [Token("text", "", 0, content=token.content)]
+
+    def _report_depth(self, span: SourceSpan) -> None:
+        if self._too_deep:
+            return  # once per file: the first place is enough to find the rest
+        self._too_deep = True
+        self.diagnostics.error(
+            "C212",
+            f"the text is nested more than {MAX_DEPTH} levels deep",
+            span,
+            "flatten the lists, quotes or emphasis: readers cannot follow such nesting",
+        )
 
     # ------------------------------------------------------------ blocks
 
@@ -115,12 +221,7 @@ class BodyParser:
     def _block(self, node: SyntaxTreeNode, depth: int) -> Block | None:
         span = self._at(node)
         if depth > MAX_DEPTH:
-            self.diagnostics.error(
-                "C212",
-                f"the text is nested more than {MAX_DEPTH} levels deep",
-                span,
-                "flatten the lists or quotes: readers cannot follow such nesting",
-            )
+            self._report_depth(span)
             return None
         kind = node.type
         if kind == "heading":

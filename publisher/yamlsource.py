@@ -85,7 +85,7 @@ def parse_yaml(
         _collect(node, (), marks, duplicates)
     for path, key in duplicates:
         diagnostics.error(
-            "C115",
+            "S107" if code.startswith("S") else "C115",
             f"the field '{_dotted(path)}' is given twice",
             origin.at(origin.line + key.start_mark.line, key.start_mark.column + 1),
             "keep one of them: YAML would silently use the last one",

@@ -307,3 +307,11 @@ def _contexts(site: Site) -> dict[str, Any]:
         )
         for lang in site.config.language_codes
     }
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula() -> None:
+    from publisher.writers.opendata import text_cell
+
+    assert text_cell('=HYPERLINK("http://evil.example","x")').startswith("'=")
+    assert text_cell("@SUM(A1)") == "'@SUM(A1)" and text_cell("-2+3") == "'-2+3"
+    assert text_cell("Parking permit") == "Parking permit"

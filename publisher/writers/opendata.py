@@ -478,6 +478,13 @@ def _channel_cell(channel: Channel, record: ServiceRecord) -> str:
     return f"{channel.type}: {detail}" if detail else channel.type
 
 
+def text_cell(text: str) -> str:
+    """A free-text cell that a spreadsheet will not run as a formula (OWASP "CSV injection"):
+    text an author wrote starting with = + - @ gets a leading apostrophe. Phone numbers and
+    addresses, which are not free text, are left as they are."""
+    return f"'{text}" if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
 def catalogue_csv(site: Site, contexts: Mapping[str, RenderContext]) -> bytes:
     """RFC 4180 CSV in UTF-8, a header row, CRLF line ends; lists inside a cell are joined with
     ' | '."""
@@ -497,21 +504,21 @@ def catalogue_csv(site: Site, contexts: Mapping[str, RenderContext]) -> bytes:
             writer.writerow([
                 service,
                 lang,
-                record.title,
-                record.summary,
+                text_cell(record.title),
+                text_cell(record.summary),
                 record.topic,
-                config.topic_label(record.topic, lang),
-                LIST_SEPARATOR.join(record.audience),
-                LIST_SEPARATOR.join(record.keywords),
-                LIST_SEPARATOR.join(_channel_cell(c, record) for c in record.channels),
+                text_cell(config.topic_label(record.topic, lang)),
+                text_cell(LIST_SEPARATOR.join(record.audience)),
+                text_cell(LIST_SEPARATOR.join(record.keywords)),
+                text_cell(LIST_SEPARATOR.join(_channel_cell(c, record) for c in record.channels)),
                 first("online", "url"),
                 first("phone", "phone"),
                 first("email", "email"),
-                LIST_SEPARATOR.join(f"{fee.label}: {fee.amount:.2f} {fee.currency}"
-                                    for fee in record.fees),
+                text_cell(LIST_SEPARATOR.join(f"{fee.label}: {fee.amount:.2f} {fee.currency}"
+                                              for fee in record.fees)),
                 "false" if record.fees else "true",
-                record.processing_time,
-                record.owner,
+                text_cell(record.processing_time),
+                text_cell(record.owner),
                 record.contact.phone or "",
                 record.contact.email or "",
                 record.contact.url or "",
