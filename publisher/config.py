@@ -10,10 +10,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from publisher.diagnostics import Diagnostics, SourceSpan, did_you_mean, display_path
 from publisher.yamlsource import Located, parse_yaml, validate
+
+#: Limits that keep one hostile or broken file from exhausting the build machine; each can be
+#: raised in site.yaml. Markdown parsing costs up to about 50 µs per byte on pathological input
+#: (measured by benchmarks/bench_hostile.py), so the size limit bounds the time a file can take.
+DEFAULT_MAX_FILE_BYTES = 250_000
+DEFAULT_MAX_LINE_CHARS = 10_000
+DEFAULT_MAX_TABLE_COLUMNS = 20
+#: front matter and site.yaml are shallow records; deeper YAML is a mistake or an attack, and
+#: PyYAML's loader recurses once per level
+MAX_YAML_DEPTH = 20
 
 CONFIG_NAME = "site.yaml"
 CONFIG_CODES = {
@@ -35,7 +46,7 @@ class AccessibilityContact(_Config):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = None
     address: str | None = None
-    url: str | None = None
+    url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
 
 
 class Enforcement(_Config):
@@ -43,6 +54,16 @@ class Enforcement(_Config):
 
     name: str
     url: str = Field(pattern=r"^https?://")
+
+
+class PlainLanguage(_Config):
+    """Targets of the plain-language checks (``plain_language:`` in site.yaml)."""
+
+    #: Flesch reading ease a service text should reach (0–100, higher is easier; 60 and more is
+    #: plain language; French uses the Kandel–Moles variant on the same scale)
+    target_reading_ease: float = Field(default=60, ge=0, le=100)
+    #: sentences longer than this many words are listed for the author
+    max_sentence_words: int = Field(default=25, gt=0)
 
 
 class SiteConfig(_Config):
@@ -56,8 +77,11 @@ class SiteConfig(_Config):
     topics: dict[str, dict[str, str]] = Field(min_length=1)
     formats: dict[str, dict[str, Any]] = Field(default_factory=dict)
     enforcement: Enforcement | None = None
-    max_file_bytes: int = Field(default=1_000_000, gt=0)
+    max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
+    max_line_chars: int = Field(default=DEFAULT_MAX_LINE_CHARS, gt=0)
+    max_table_columns: int = Field(default=DEFAULT_MAX_TABLE_COLUMNS, gt=0)
     review_period_days: int = Field(default=365, gt=0)
+    plain_language: PlainLanguage = Field(default_factory=PlainLanguage)
 
     def language(self, code: str) -> Language:
         for language in self.languages:
@@ -105,6 +129,8 @@ def load_config(
             "S100", f"the site configuration is not UTF-8 text ({exc.reason})", SourceSpan(shown)
         )
         return None
+    if yaml_hazard(text, SourceSpan(shown, 1), diagnostics, "S101"):
+        return None
     located = parse_yaml(text, SourceSpan(shown, 1), diagnostics, "S101")
     if located is None:
         return None
@@ -114,6 +140,60 @@ def load_config(
     before = len(diagnostics.errors)
     _check_consistency(config, located, diagnostics, known_formats)
     return None if len(diagnostics.errors) > before else config
+
+
+def yaml_hazard(text: str, origin: SourceSpan, diagnostics: Diagnostics, code: str) -> bool:
+    """Report YAML that would cost far more to load than its size; ``True`` when reported.
+
+    Aliases (``*name``) are refused: a few lines of nested aliases expand to gigabytes when
+    loaded (the "billion laughs"), and records need none. Nesting deeper than
+    :data:`MAX_YAML_DEPTH` is refused before PyYAML's recursive composer meets it. The check
+    reads the event stream, which costs time in proportion to the text and never expands
+    anything. Syntax errors are left to :func:`~publisher.yamlsource.parse_yaml`, which reports
+    them with their line.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            mark = event.start_mark
+            where = origin.at(origin.line + mark.line, mark.column + 1) if mark else origin
+            if isinstance(event, yaml.AliasEvent):
+                diagnostics.error(
+                    code,
+                    f"the YAML uses the alias '*{event.anchor}', which is not allowed",
+                    where,
+                    "write the value out in full instead of referring to an anchor (&name)",
+                )
+                return True
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    diagnostics.error(
+                        code,
+                        f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep",
+                        where,
+                        "check the indentation and the brackets: no field needs such nesting",
+                    )
+                    return True
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+    except yaml.reader.ReaderError as exc:
+        # a character YAML does not allow (a control character, say): PyYAML's message has
+        # neither line nor advice
+        before = text[: exc.position]
+        line = before.count("\n")
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        diagnostics.error(
+            code,
+            f"the YAML contains the character U+{character:04X}, which YAML does not allow",
+            origin.at(origin.line + line, column),
+            "remove it (it is invisible in most editors) or retype the line",
+        )
+        return True
+    except yaml.YAMLError:
+        return False
+    return False
 
 
 def _check_consistency(
