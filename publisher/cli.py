@@ -243,7 +243,7 @@ def parser() -> argparse.ArgumentParser:
                            help="site configuration (default: DIR/site.yaml of --content)")
     build_cmd.add_argument("--formats", default=None, metavar="LIST",
                            help="comma-separated formats to build (default: all enabled); "
-                           "the website is always built")
+                           "the website (html, search, opendata) is always built")
     build_cmd.add_argument("--formats-dir", type=Path, default=None, metavar="DIR",
                            help="your own copy of the formats folder (templates, stylesheets) "
                            "to brand the outputs; the audit holds it to the same checks")

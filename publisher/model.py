@@ -249,6 +249,28 @@ Block: TypeAlias = (
 )
 
 
+FreshnessStatus = Literal["source", "current", "outdated", "unknown"]
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How a document stands against its source-language text (:mod:`publisher.translation`).
+
+    ``source`` for the source itself; a translation is ``current`` when the revision it records
+    (``source_revision`` in its front matter) is the source's revision now, ``outdated`` when
+    it records an older one, ``unknown`` when it records none.
+    """
+
+    status: FreshnessStatus
+    source_lang: str
+    revision: str  # the source's revision now (64 hex digits)
+    recorded: str | None = None  # the revision the translation was made from
+
+    @property
+    def outdated(self) -> bool:
+        return self.status == "outdated"
+
+
 @dataclass(frozen=True)
 class Document:
     """One service in one language: its record, its body and where it came from."""
@@ -261,6 +283,8 @@ class Document:
     fingerprint: str  # sha256 of the source bytes, for caches and translation freshness
     body_fingerprint: str = ""  # sha256 of the body text alone (translation freshness)
     images: tuple[str, ...] = field(default=())
+    #: set for every document of a :class:`~publisher.writers.Site`; ``None`` outside one
+    freshness: Freshness | None = None
 
     @property
     def id(self) -> str:

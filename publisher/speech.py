@@ -39,6 +39,7 @@ from publisher.model import (
     ThematicBreak,
     plain_text,
 )
+from publisher.translation import outdated_notice
 from publisher.writers import N_
 
 Role = Literal["title", "summary", "heading", "announce", "text", "item", "row", "fact"]
@@ -241,6 +242,28 @@ def for_the_ear(text: str, locale: Locale) -> str:
     return re.sub(r"\s+", " ", spoken).strip()
 
 
+#: marks a formatter may leave in a value (Babel writes U+200F before an Arabic amount) and
+#: embeddings: never in a caption, never sent to the synthesiser
+_BIDI_MARKS = re.compile("[\u200e\u200f\u061c\u202a-\u202e]")
+_ISOLATES = re.compile("[\u2066-\u2069]")
+_LTR_RUN = re.compile(rf"{_EMAIL}|{_URL}|{_PHONE}")
+LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
+
+
+def written(text: str, rtl: bool) -> str:
+    """A sentence as captions and the transcript show it. In a right-to-left language, phone
+    numbers and web and email addresses are isolated (LRI … PDI), so that their digit groups
+    keep their order on screen; plain text has no other way (WebVTT has no ``<bdi>``)."""
+    text = _BIDI_MARKS.sub("", text)
+    if rtl:
+        text = _LTR_RUN.sub(lambda m: f"{LRI}{m.group(0)}{PDI}", text)
+    return text
+
+
+def _unmarked(text: str) -> str:
+    return _ISOLATES.sub("", _BIDI_MARKS.sub("", text))
+
+
 _SENTENCE_END = re.compile(r"(?<=[.!?؟…])\s+(?=[^\s\da-z])")
 
 
@@ -265,6 +288,9 @@ class _Script:
         self.locale = locale
         self._ = locale.gettext
         self.organisation = organisation
+        # from the language itself, not the site configuration: the audit rebuilds the script
+        # without it
+        self.rtl = locale.babel.character_order == "right-to-left"
         self.sentences: list[Sentence] = []
         self.group = 0
 
@@ -282,11 +308,13 @@ class _Script:
         heading: str = "",
     ) -> None:
         text = re.sub(r"\s+", " ", text).strip()
-        if not text:
+        if not _unmarked(text):
             return
-        said = for_the_ear(text, self.locale) if spoken is None else spoken
+        said = _unmarked(for_the_ear(_unmarked(text), self.locale) if spoken is None
+                         else spoken)
         if not said:
             return
+        text = written(text, self.rtl)
         self.sentences.append(
             Sentence(
                 text=_closed(text) if role not in ("heading", "title") else text,
@@ -307,8 +335,17 @@ class _Script:
 
     # -- the parts of a notice
 
+    def isolated(self, text: str) -> str:
+        """A postal address inside a sentence of the other direction keeps its own."""
+        return f"{FSI}{text}{PDI}" if self.rtl and text else text
+
     def build(self) -> list[Sentence]:
         record = self.doc.record
+        notice = outdated_notice(self.doc, self.locale)
+        if notice is not None:
+            # the opening sentence of an outdated translation says so, as every format does
+            self.say(notice, "announce", self.doc.span)
+            self.new_group()
         self.say(record.title, "title", self.doc.span, level=1, heading=record.title)
         self.new_group()
         self.paragraph(record.summary, "summary", self.doc.span)
@@ -398,7 +435,8 @@ class _Script:
             if not rest:
                 self.say(key, "row", block.span)
             elif len(headers) <= 2:
-                self.say(f"{key}: {rest[0][1]}", "row", block.span)
+                self.say(_("{label}: {value}").format(label=key, value=rest[0][1]), "row",
+                         block.span)
             else:
                 pairs = "; ".join(f"{head}: {value}" if head else value for head, value in rest)
                 self.say(f"{key}, {pairs}" if key else pairs, "row", block.span)
@@ -421,7 +459,8 @@ class _Script:
             self.new_group()
             if channel.type == "online" and channel.url:
                 label = channel.label or _("Online")
-                self.say(f"{label}: {channel.url}", "fact", span)
+                self.say(_("{label}: {value}").format(label=label, value=channel.url), "fact",
+                         span)
             elif channel.type == "phone" and channel.phone:
                 self.say(_("By phone: {phone}").format(phone=channel.phone), "fact", span)
             elif channel.type == "email" and channel.email:
@@ -432,14 +471,15 @@ class _Script:
                     part
                     for part in (
                         place.name if place else None,
-                        channel.address or (place.address if place else None),
+                        self.isolated(channel.address or (place.address if place else "")),
                     )
                     if part
                 )
                 text = _("In person: {place}").format(place=where) if where else _("In person")
                 self.say(text, "fact", span)
             elif channel.type == "post" and channel.address:
-                self.say(_("By post: {address}").format(address=channel.address), "fact", span)
+                self.say(_("By post: {address}").format(address=self.isolated(channel.address)),
+                         "fact", span)
             elif channel.label:
                 self.say(channel.label, "fact", span)
 
@@ -454,11 +494,13 @@ class _Script:
             for fee in record.fees:
                 amount = Decimal(str(fee.amount))
                 self.say(
-                    f"{fee.label}: {locale.money(fee.amount, fee.currency)}",
+                    _("{label}: {value}").format(
+                        label=fee.label, value=locale.money(fee.amount, fee.currency)),
                     "fact",
                     span,
-                    spoken=f"{for_the_ear(fee.label, locale)}: "
-                    f"{spoken_money(amount, fee.currency, locale)}",
+                    spoken=_("{label}: {value}").format(
+                        label=for_the_ear(fee.label, locale),
+                        value=spoken_money(amount, fee.currency, locale)),
                 )
 
         if record.opening_hours:

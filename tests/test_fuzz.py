@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import lxml.html
-import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st

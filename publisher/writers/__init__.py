@@ -27,6 +27,7 @@ from publisher.diagnostics import Diagnostics
 from publisher.i18n import N_ as N_
 from publisher.i18n import Locale
 from publisher.model import Document
+from publisher.translation import with_freshness
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,18 @@ class Site:
 
     config: SiteConfig
     documents: dict[tuple[str, str], Document]  # (service id, lang) -> document
+
+    def __post_init__(self) -> None:
+        # Every document knows how it stands against its source text, so that every format
+        # (and every audit that rebuilds a format) can say that a translation is outdated.
+        self.documents = with_freshness(self.documents, self.config.default_language)
+
+    def status(self, service: str, lang: str) -> str:
+        """'source', 'current', 'outdated', 'unknown' (no revision recorded) or 'missing'."""
+        doc = self.documents.get((service, lang))
+        if doc is None:
+            return "missing"
+        return doc.freshness.status if doc.freshness else "unknown"
 
     def get(self, service: str, lang: str) -> Document | None:
         return self.documents.get((service, lang))

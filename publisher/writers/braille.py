@@ -61,6 +61,7 @@ from publisher.model import (
     Text,
     ThematicBreak,
 )
+from publisher.translation import outdated_notice
 from publisher.writers import N_, Artifact, Options, RenderContext, Writer, artifact_path
 
 #: liblouis tables used when ``formats: braille: tables:`` names none for a language.
@@ -431,8 +432,13 @@ class Layout:
 
     def front(self) -> None:
         record, span = self.doc.record, self.doc.span
+        notice = outdated_notice(self.doc, self.ctx.locale)
+        if notice is not None:
+            # an outdated translation says so before anything else, as every format does
+            self.text(notice, span, 0, 2)
         cells = self.translator.cells(record.title, span)
-        self.groups.append(Group(centred(cells, self.width, self.divider)))
+        self.groups.append(Group(centred(cells, self.width, self.divider),
+                                 blank_before=notice is not None))
         organisation = self.ctx.config.organisation_name(self.doc.lang)
         self.groups.append(Group(centred(self.translator.cells(organisation, span), self.width,
                                          self.divider)))
@@ -474,7 +480,7 @@ class Layout:
 
     def back(self) -> None:
         record, span = self.doc.record, self.doc.span
-        owner = f"{self._('Responsible department')}: {record.owner}"
+        owner = self.labelled(self._("Responsible department"), record.owner)
         self.text(owner, span, 0, 2, blank_before=True)
         reviewed = f"{self._('Last reviewed:')} {self.ctx.locale.date(record.last_reviewed)}"
         self.text(reviewed, span, 0, 2)

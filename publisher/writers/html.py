@@ -21,6 +21,7 @@ from markupsafe import Markup
 from publisher.config import SiteConfig
 from publisher.i18n import Locale
 from publisher.model import DAYS, Document
+from publisher.translation import current_version_link, outdated_notice
 from publisher.writers import (
     N_,
     Artifact,
@@ -148,6 +149,7 @@ class HtmlWriter(Writer):
             audio=audio,
             json_ld=government_service(doc, ctx.config, site),
             catalogue_url=relative(path, page_path(doc.lang)),
+            outdated=_outdated(doc, ctx, path),
         )
         return [
             Artifact(
@@ -282,7 +284,15 @@ class HtmlWriter(Writer):
                     "count": len(site.in_language(language.code)),
                 }
                 for language in config.languages
+            ],
+            recent=recently_updated(site, config.default_language, "index.html"),
+            feeds=[
+                {"lang": language.code, "name": language.name,
+                 "href": f"feeds/{language.code}.xml"}
+                for language in config.languages
             ]
+            if config.format_options("opendata").get("enabled", True)
+            else [],
         )
         out.append(
             Artifact(
@@ -318,6 +328,35 @@ class HtmlWriter(Writer):
                 )
             )
         return out
+
+
+def _outdated(doc: Document, ctx: RenderContext, path: str) -> dict[str, str] | None:
+    """The notice an outdated translation opens with, and the link to its source page."""
+    notice = outdated_notice(doc, ctx.locale)
+    if notice is None or doc.freshness is None:
+        return None
+    source = doc.freshness.source_lang
+    return {
+        "text": notice,
+        "link": current_version_link(doc, ctx.locale),
+        "href": relative(path, page_path(source, doc.id)),
+        "lang": source,
+    }
+
+
+#: how many services the home page lists as recently updated
+RECENT_COUNT = 5
+
+
+def recently_updated(site: Site, lang: str, from_page: str) -> list[dict[str, Any]]:
+    """The services of a language most recently reviewed (the news feeds list them all)."""
+    docs = sorted(site.in_language(lang),
+                  key=lambda d: (-d.record.last_reviewed.toordinal(), d.record.title.casefold()))
+    return [
+        {"title": d.record.title, "href": relative(from_page, page_path(lang, d.id)),
+         "reviewed": d.record.last_reviewed}
+        for d in docs[:RECENT_COUNT]
+    ]
 
 
 def _media_type(suffix: str) -> str:

@@ -29,13 +29,15 @@ from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 import jinja2
+import pydyf  # weasyprint's PDF writer
 import segno
 import weasyprint
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from publisher.diagnostics import SourceSpan
 from publisher.model import DAYS, Document, Heading, plain_text
+from publisher.translation import current_version_link, outdated_notice
 from publisher.writers import N_, Artifact, Options, RenderContext, Writer, artifact_path
 from publisher.writers.blocks_html import Links, render_blocks
 
@@ -124,16 +126,29 @@ class Fact:
     href: str | None = None
     #: phone numbers, addresses for machines and URLs read left to right in every language
     ltr: bool = False
+    #: a postal address keeps its own direction inside a line of the other (an address in
+    #: Latin letters on an Arabic page), so it is isolated
+    isolate: bool = False
+    address: str = ""  # a postal address after the value ("Town Hall, 1 place …")
 
-    def html(self) -> Markup:
-        value = Markup('<bdi dir="ltr">%s</bdi>') % self.value if self.ltr else Markup("%s") % (
-            self.value)
+    def html(self, pattern: str = "{label}: {value}") -> Markup:
+        """The fact as HTML; ``pattern`` is the translated "{label}: {value}" (French puts a
+        space before the colon)."""
+        if self.ltr:
+            value = Markup('<bdi dir="ltr">%s</bdi>') % self.value
+        elif self.isolate:
+            value = Markup("<bdi>%s</bdi>") % self.value
+        else:
+            value = Markup("%s") % self.value
+        if self.address:
+            value += Markup(", <bdi>%s</bdi>") % self.address
         if self.href:
             value = Markup('<a href="%s">%s</a>') % (self.href, value)
         if not self.label:
             return value
         detail = Markup(" – %s") % self.detail if self.detail else Markup("")
-        return Markup("<strong>%s</strong>%s: %s") % (self.label, detail, value)
+        label = Markup("<strong>%s</strong>%s") % (self.label, detail)
+        return Markup(escape(pattern)).format(label=label, value=value)
 
 
 @dataclass(frozen=True)
@@ -181,9 +196,9 @@ def essentials(doc: Document, ctx: RenderContext) -> tuple[Section, ...]:
             apply.append(Fact(label, channel.email, detail, f"mailto:{channel.email}", ltr=True))
         elif channel.location and channel.location in locations:
             place = locations[channel.location]
-            apply.append(Fact(label, f"{place.name}, {place.address}", detail))
+            apply.append(Fact(label, place.name, detail, address=place.address))
         else:
-            apply.append(Fact(label, channel.address or "", detail))
+            apply.append(Fact(label, channel.address or "", detail, isolate=True))
     sections = [Section("pdf-how-to-apply", ctx._("How to apply"), tuple(apply))]
     sections.append(Section("pdf-cost", ctx._("Cost"), tuple(
         Fact(fee.label, ctx.locale.money(fee.amount, fee.currency)) for fee in record.fees
@@ -198,7 +213,8 @@ def essentials(doc: Document, ctx: RenderContext) -> tuple[Section, ...]:
         )))
     if record.locations:
         sections.append(Section("pdf-where", ctx._("Where to go"), tuple(
-            Fact(location.name, location.address) for location in record.locations
+            Fact(location.name, location.address, isolate=True)
+            for location in record.locations
         )))
     contact: list[Fact] = []
     if record.contact.phone:
@@ -383,8 +399,18 @@ def html_for(doc: Document, ctx: RenderContext, variant: Variant) -> str:
         web_url=url,
         qr_code=(qr_code_data_uri(url, ctx._("QR code")) if variant.format == "pdf-poster"
                  else ""),
+        outdated=_outdated(doc, ctx),
         _=ctx._,
     )
+
+
+def _outdated(doc: Document, ctx: RenderContext) -> dict[str, str] | None:
+    """The first-page notice of an outdated translation, with the address of its source."""
+    notice = outdated_notice(doc, ctx.locale)
+    if notice is None or doc.freshness is None:
+        return None
+    return {"text": notice, "link": current_version_link(doc, ctx.locale),
+            "url": web_url(ctx, doc.freshness.source_lang, doc.id)}
 
 
 def pdf_identifier(doc: Document, ctx: RenderContext, variant: Variant) -> bytes:
@@ -392,6 +418,21 @@ def pdf_identifier(doc: Document, ctx: RenderContext, variant: Variant) -> bytes
     and format always get the same one (the second half of /ID hashes the bytes)."""
     address = f"{ctx.config.base_url}{artifact_path(doc, variant.suffix)}"
     return hashlib.md5(address.encode("utf-8"), usedforsecurity=False).hexdigest().encode()
+
+
+def _reading_direction(direction: str) -> Any:
+    """A right-to-left document says so to viewers (``/ViewerPreferences /Direction /R2L``):
+    they then lay out facing pages and scroll in its reading order."""
+
+    def finish(document: Any, pdf: Any) -> None:
+        if direction != "rtl":
+            return
+        preferences = pdf.catalog.get("ViewerPreferences")
+        if preferences is None:
+            preferences = pdf.catalog["ViewerPreferences"] = pydyf.Dictionary({})
+        preferences["Direction"] = "/R2L"
+
+    return finish
 
 
 def render_pdf(html: str, ctx: RenderContext, identifier: bytes) -> RenderedPdf:
@@ -402,7 +443,8 @@ def render_pdf(html: str, ctx: RenderContext, identifier: bytes) -> RenderedPdf:
             string=html, base_url=ctx.assets(FORMAT_DIR).resolve().as_uri() + "/",
             url_fetcher=fetcher,
         ).render()
-        data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=identifier)
+        data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=identifier,
+                                  finisher=_reading_direction(ctx.language.direction))
     return RenderedPdf(data, len(document.pages), html, tuple(logs.messages))
 
 
