@@ -154,7 +154,7 @@ def yaml_hazard(text: str, origin: SourceSpan, diagnostics: Diagnostics, code: s
     """
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
             mark = event.start_mark
             where = origin.at(origin.line + mark.line, mark.column + 1) if mark else origin
             if isinstance(event, yaml.AliasEvent):

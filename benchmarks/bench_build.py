@@ -1,0 +1,591 @@
+"""The build benchmarks of issue 8: website against MkDocs, rebuilds, memory, all formats.
+
+Run: ``.venv/bin/python benchmarks/bench_build.py [--services N] [--full-services M]
+[--formats LIST] [--audit-services K] [--jobs J] [--work DIR]``.
+
+In one run, on catalogues made by ``generate.py`` (N services × en/fr/ar):
+
+1. the website alone (``--formats html --no-audit``): a cold build (empty cache, no earlier
+   output), a no-op rebuild, and a rebuild after one paragraph of one French service changed;
+2. MkDocs 1.6 building the same Markdown files (default theme, ``tables`` extension), and the
+   ratio of the two;
+3. the audited website build (cold), on K services (axe-core in Chromium costs ~1 s a page);
+4. every format with its audits (cold) on M services, with the time each format's tasks and
+   audit took, against the bare engines on the same content: WeasyPrint, lou_translate and
+   espeak-ng timed by ``bench_pdf.py``, ``bench_braille.py`` and ``bench_audio.py`` (their
+   ``main`` is run and its figures read), and axe-core alone on every page of that build.
+
+Each build runs in its own process (``python bench_build.py --child``, which calls
+``publisher.build.build`` exactly as ``publish build -q`` does, and also records how long each
+stage and each format took). Wall time, CPU time (user + system of the process and the workers
+it reaped, from ``os.wait4``), the largest process's peak RSS (``ru_maxrss``) and the peak of the
+whole process tree's PSS (sampled from ``/proc`` every 0.1 s: forked workers share pages, so
+their RSS would count those pages twice) are measured from outside. The figures, then each
+target of the issue with its verdict, are printed at the end.
+
+The machine's load average is printed too: other work on the same cores makes wall times
+longer, CPU times much less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+PYTHON = ROOT / ".venv" / "bin" / "python"
+MKDOCS = ROOT / ".venv" / "bin" / "mkdocs"
+GiB = 1024**3
+
+# Targets of issue 8
+MKDOCS_SPEEDUP = 2.0
+NOOP_SECONDS = 2.0
+EDIT_SHARE = 0.05
+ENGINES_FACTOR = 1.5
+MEMORY_BYTES = 1 * GiB
+
+
+# ---------------------------------------------------------------- measuring a process
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = defaultdict(list)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        tree[int(fields[1])].append(int(entry.name))
+    return tree
+
+
+def _tree_pss(root: int) -> dict[str, int]:
+    """Proportional set size of ``root`` and all its descendants, in bytes, by program name."""
+    tree = _children()
+    todo, by_program = [root], defaultdict(int)
+    while todo:
+        pid = todo.pop()
+        todo += tree.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/comm", "rb") as comm:
+                program = comm.read().decode("utf-8", "replace").strip()
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as smaps:
+                for line in smaps:
+                    if line.startswith(b"Pss:"):
+                        by_program[program] += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            continue
+    return dict(by_program)
+
+
+@dataclass
+class Measured:
+    label: str
+    wall: float
+    cpu: float
+    max_rss: int  # bytes, the largest single process (ru_maxrss)
+    tree_pss: int  # bytes, peak of the sampled sum over the process tree
+    peak_programs: dict[str, int]  # what made up that peak: program name → bytes
+    exit_code: int
+    output: str
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def measure(label: str, command: Sequence[str], cwd: Path | None = None) -> Measured:
+    """Run ``command`` to its end; its wall and CPU time and its memory."""
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(list(command), cwd=cwd, stdout=output,
+                                   stderr=subprocess.STDOUT)
+        peak: dict[str, int] = {}
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.wait(0.1):
+                now = _tree_pss(process.pid)
+                if sum(now.values()) > sum(peak.values()):
+                    peak = now
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read().decode("utf-8", "replace")
+    return Measured(label, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024,
+                    sum(peak.values()), peak, process.returncode, text)
+
+
+# ---------------------------------------------------------------- one build, in a child process
+
+
+def snapshot_code(work: Path) -> Path:
+    """A copy of the code and formats the builds run: the cache keys hash the project's code,
+    so an edit to the working tree in the middle of a benchmark would turn a no-op or one-edit
+    rebuild into a full one."""
+    code = work / "code"
+    shutil.rmtree(code, ignore_errors=True)
+    code.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "publisher", code / "publisher", ignore=ignore)
+    shutil.copytree(ROOT / "formats", code / "formats", ignore=ignore)
+    if (ROOT / "node_modules").is_dir():
+        (code / "node_modules").symlink_to(ROOT / "node_modules")
+    return code
+
+
+CODE: Path | None = None  # set by main: the snapshot the builds run
+
+
+def run_build(label: str, content: Path, out: Path, cache: Path, formats: Sequence[str] | None,
+              audit: bool, jobs: int) -> Measured:
+    """Build in a fresh process (as ``publish build -q`` would) and measure it from outside."""
+    with tempfile.TemporaryDirectory() as folder:
+        spec = Path(folder) / "spec.json"
+        report = Path(folder) / "report.json"
+        spec.write_text(json.dumps({
+            "content": str(content), "out": str(out), "cache": str(cache),
+            "formats": list(formats) if formats is not None else None, "audit": audit,
+            "jobs": jobs, "report": str(report), "code": str(CODE or ROOT),
+        }))
+        measured = measure(label, [str(PYTHON), str(Path(__file__).resolve()), "--child",
+                                   str(spec)])
+        if report.is_file():
+            measured.report = json.loads(report.read_text())
+    if measured.exit_code != 0 or not measured.report.get("published"):
+        print(f"!! {label}: exit {measured.exit_code}, not published\n{measured.output[-3000:]}",
+              flush=True)
+    return measured
+
+
+def child(spec_path: Path) -> int:
+    """The build itself: ``publisher.build.build`` with a progress recorder and timed audits."""
+    spec = json.loads(spec_path.read_text())
+    sys.path.insert(0, spec["code"])
+    from publisher.build import BuildOptions, Progress, build
+    from publisher.engine import Task
+
+    stages: list[tuple[str, float]] = []
+    render: dict[str, float] = defaultdict(float)
+    rendered: dict[str, int] = defaultdict(int)
+    audit_seconds: dict[str, float] = defaultdict(float)
+
+    class Recorder(Progress):
+        def stage(self, name: str) -> None:
+            stages.append((name, time.perf_counter()))
+
+        def advance(self, task: Task, seconds: float) -> None:
+            render[task.writer] += seconds
+            rendered[task.writer] += 1
+
+    for name, auditor in _audits() if spec["audit"] else ():
+        def timed(inputs: Any, ctx: Any, _run: Callable[..., Any] = auditor.audit,
+                  _name: str = name) -> Any:
+            started = time.perf_counter()
+            try:
+                return _run(inputs, ctx)
+            finally:
+                audit_seconds[_name] += time.perf_counter() - started
+
+        auditor.audit = timed  # type: ignore[method-assign]
+
+    started = time.perf_counter()
+    result = build(BuildOptions(
+        content_dir=Path(spec["content"]), out_dir=Path(spec["out"]),
+        cache_dir=Path(spec["cache"]), formats=spec["formats"], audit=spec["audit"],
+        jobs=spec["jobs"], progress=Recorder(),
+    ))
+    ended = time.perf_counter()
+    marks = [*stages, ("end", ended)]
+    Path(spec["report"]).write_text(json.dumps({
+        "published": result.published,
+        "unchanged": result.unchanged,
+        "seconds": ended - started,
+        "stages": {name: marks[i + 1][1] - at for i, (name, at) in enumerate(marks[:-1])},
+        "render": render,
+        "tasks": rendered,
+        "audits": audit_seconds,
+        "rendered_tasks": result.rendered_tasks,
+        "cached_tasks": result.cached_tasks,
+        "failed_tasks": result.failed_tasks,
+        "errors": [d.format() for d in result.diagnostics.errors[:20]],
+        "warnings": len(result.diagnostics.warnings),
+        "gate_failures": len(result.gate_failures),
+        "files": len(result.artifacts),
+        "kept_dir": str(result.kept_dir) if result.kept_dir else None,
+        "code": str(Path(sys.modules["publisher"].__file__ or "").parent),
+    }))
+    return 0 if result.published else 1
+
+
+def _audits() -> list[tuple[str, Any]]:
+    from publisher.audits import registry
+
+    return sorted(registry().items())
+
+
+# ---------------------------------------------------------------- MkDocs
+
+
+def run_mkdocs(content: Path, work: Path) -> Measured:
+    """MkDocs 1.6 on the same Markdown files: default theme, with tables (which our content
+    uses; Python-Markdown leaves them as text without the extension). Front matter is YAML
+    metadata to MkDocs, and the links between services are checked by it as by us."""
+    folder = work / "mkdocs"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    config = folder / "mkdocs.yml"
+    config.write_text(
+        "site_name: Benchmark catalogue\n"
+        f"docs_dir: {json.dumps(str(content.resolve()))}\n"
+        f"site_dir: {json.dumps(str((folder / 'site').resolve()))}\n"
+        "markdown_extensions:\n  - tables\n  - toc\n",
+        encoding="utf-8",
+    )
+    measured = measure("MkDocs build", [str(MKDOCS), "build", "-q", "-f", str(config)])
+    if measured.exit_code != 0:
+        print(f"!! MkDocs: exit {measured.exit_code}\n{measured.output[-3000:]}", flush=True)
+    measured.report["pages"] = sum(1 for _ in (folder / "site").rglob("index.html"))
+    return measured
+
+
+# ---------------------------------------------------------------- the bare engines
+
+
+def _main_output(module: Any, argv: Sequence[str]) -> str:
+    """Run a benchmark script's ``main`` with these arguments; what it printed."""
+    saved = sys.argv
+    sys.argv = [module.__file__, *argv]
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            module.main()
+    finally:
+        sys.argv = saved
+    return printed.getvalue()
+
+
+def _figure(text: str, pattern: str, script: str) -> float:
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"{script} printed no line matching {pattern!r}:\n{text}")
+    return float(match.group(1))
+
+
+@dataclass
+class Engine:
+    name: str
+    project: float | None  # the project's writer alone, one process, from the same script
+    bare: float
+    detail: str
+
+
+def bare_pdf(content: Path, services: int) -> Engine:
+    import bench_pdf
+
+    text = _main_output(bench_pdf, ["--content", str(content), "--services", str(services)])
+    return Engine("pdf", _figure(text, r"project \(writer[^:]*:\s+([\d.]+) s", "bench_pdf"),
+                  _figure(text, r"bare WeasyPrint, same HTML:\s+([\d.]+) s", "bench_pdf"),
+                  "WeasyPrint, untagged PDF from the same HTML (print, large print, poster)")
+
+
+def bare_braille(content: Path) -> Engine:
+    import bench_braille
+
+    text = _main_output(bench_braille, [str(content), "--runs", "1"])
+    return Engine("braille", _figure(text, r"project \(BRF \+ PEF[^:]*:\s+([\d.]+) s",
+                                     "bench_braille"),
+                  _figure(text, r"bare lou_translate, same text:\s+([\d.]+) s", "bench_braille"),
+                  "lou_translate on the same strings, one process per table")
+
+
+def bare_audio(content: Path) -> Engine:
+    import bench_audio
+
+    text = _main_output(bench_audio, ["--content", str(content)])
+    return Engine("audio", _figure(text, r"publisher audio writer:\s+([\d.]+) s", "bench_audio"),
+                  _figure(text, r"bare espeak-ng to WAV:\s+([\d.]+) s", "bench_audio"),
+                  "espeak-ng speaking the same scripts to WAV")
+
+
+def bare_axe(site: Path) -> Engine:
+    """axe-core alone (same rules as the audit) on every HTML page of a build, in one headless
+    Chromium: load the page, inject axe, run it. Chromium's start is not counted."""
+    from axe_selenium_python import Axe
+
+    from publisher.audits.html import axe_options, axe_script
+    from publisher.browser import Browser
+
+    pages = sorted(site.rglob("*.html"))
+    seconds = 0.0
+    with Browser() as browser:
+        axe = Axe(browser.driver, script_url=str(axe_script()))
+        for page in pages:
+            started = time.perf_counter()
+            browser.open(page)
+            axe.inject()
+            axe.run(options=axe_options())
+            seconds += time.perf_counter() - started
+    return Engine("html", None, seconds, f"axe-core {len(pages)} pages in Chromium")
+
+
+# ---------------------------------------------------------------- the experiments
+
+
+def _edit_one_french_paragraph(content: Path, service: str) -> None:
+    path = content / "fr" / f"{service}.md"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    fences = [i for i, line in enumerate(lines) if line.strip() == "---"]
+    for index in range(fences[1] + 1, len(lines)):
+        line = lines[index]
+        if line.strip() and not re.match(r"^(#|-|\||:::|\d+\.|>)", line):
+            lines[index] = line + " Cette phrase a été ajoutée pour mesurer une reconstruction."
+            path.write_text("\n".join(lines), encoding="utf-8")
+            return
+    raise RuntimeError(f"{path} has no paragraph")
+
+
+def _generated(n: int, folder: Path) -> tuple[Path, list[str]]:
+    import generate
+
+    content = folder / "content"
+    started = time.perf_counter()
+    ids = generate.generate(n, content)
+    print(f"generated {n} services x 3 languages in {folder} "
+          f"({time.perf_counter() - started:.0f} s)", flush=True)
+    return content, ids
+
+
+def website(n: int, jobs: int, work: Path, with_mkdocs: bool) -> dict[str, Measured]:
+    folder = work / f"website-{n}"
+    content, ids = _generated(n, folder)
+    runs: dict[str, Measured] = {}
+
+    def build(key: str, label: str) -> None:
+        runs[key] = run_build(label, content, folder / "site", folder / "cache", ["html"],
+                              False, jobs)
+        print(f"  {label}: {runs[key].wall:.1f} s", flush=True)
+
+    build("cold", f"website, cold ({n} services)")
+    build("noop", "website, no-op rebuild")
+    _edit_one_french_paragraph(content, ids[0])
+    build("edit", f"website, one French paragraph edited ({ids[0]})")
+    if with_mkdocs:
+        runs["mkdocs"] = run_mkdocs(content, folder)
+        print(f"  MkDocs: {runs['mkdocs'].wall:.1f} s", flush=True)
+    return runs
+
+
+def audited(n: int, jobs: int, work: Path) -> Measured:
+    folder = work / f"website-audited-{n}"
+    content, _ = _generated(n, folder)
+    run = run_build(f"website with audit, cold ({n} services)", content, folder / "site",
+                    folder / "cache", ["html"], True, jobs)
+    print(f"  audited website: {run.wall:.1f} s", flush=True)
+    return run
+
+
+def full(m: int, formats: Sequence[str] | None, jobs: int, work: Path
+         ) -> tuple[Measured, list[Engine]]:
+    folder = work / f"full-{m}"
+    content, _ = _generated(m, folder)
+    run = run_build(f"all formats with audits, cold ({m} services)", content, folder / "site",
+                    folder / "cache", formats, True, jobs)
+    print(f"  full build: {run.wall:.1f} s", flush=True)
+    built = Path(run.report.get("kept_dir") or folder / "site")
+    chosen = set(run.report.get("tasks", {})) if formats is None else {"html", *formats}
+    engines = []
+    for name, measure_engine in (
+        ("pdf", lambda: bare_pdf(content, m)),
+        ("braille", lambda: bare_braille(content)),
+        ("audio", lambda: bare_audio(content)),
+        ("html", lambda: bare_axe(built)),
+    ):
+        if name in chosen:
+            engine = measure_engine()
+            print(f"  bare {name}: {engine.bare:.1f} s", flush=True)
+            engines.append(engine)
+    return run, engines
+
+
+# ---------------------------------------------------------------- the report
+
+
+def _mib(value: int) -> str:
+    return f"{value / 2**20:7.0f}"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def report(site_runs: dict[str, Measured], full_run: tuple[Measured, list[Engine]] | None,
+           jobs: int, loads: tuple[tuple[float, ...], tuple[float, ...]]) -> None:
+    print()
+    print(f"machine: {os.cpu_count()} cores, build jobs {jobs}; load average at start "
+          f"{loads[0][0]:.1f}, at end {loads[1][0]:.1f}"
+          + ("  (busy machine: wall times are inflated)" if max(loads[0][0], loads[1][0])
+             > (os.cpu_count() or 1) else ""))
+    runs = list(site_runs.values()) + ([full_run[0]] if full_run else [])
+    print()
+    print(f"{'run':<58} {'wall s':>8} {'CPU s':>8} {'RSS MiB':>8} {'PSS MiB':>8}  tasks")
+    for run in runs:
+        tasks = (f"{run.report.get('rendered_tasks', '?')} rendered, "
+                 f"{run.report.get('cached_tasks', '?')} cached" if run.report
+                 and "rendered_tasks" in run.report else f"{run.report.get('pages', '')} pages")
+        print(f"{run.label:<58} {run.wall:8.2f} {run.cpu:8.2f} {_mib(run.max_rss):>8} "
+              f"{_mib(run.tree_pss):>8}  {tasks}")
+    print("RSS: peak of the largest process; PSS: peak of the whole process tree (workers, "
+          "browser), shared pages split")
+    for run in runs:
+        if run.tree_pss > MEMORY_BYTES // 2:
+            parts = sorted(run.peak_programs.items(), key=lambda item: -item[1])
+            print(f"  at the PSS peak of {run.label}: " + ", ".join(
+                f"{program} {size / 2**20:.0f} MiB" for program, size in parts[:6]))
+    for run in runs:
+        stages = run.report.get("stages")
+        if stages:
+            inside = run.report.get("seconds", 0.0)
+            parts = ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
+            print(f"  {run.label}: start-up and imports {run.wall - inside:.2f} s; {parts}")
+
+    targets: list[tuple[str, bool, str]] = []
+    cold, mk = site_runs.get("cold"), site_runs.get("mkdocs")
+    if cold and mk:
+        ratio = mk.wall / cold.wall
+        print(f"\nMkDocs / publisher (website, no audit): wall {ratio:.2f}x, "
+              f"CPU {mk.cpu / cold.cpu:.2f}x")
+        targets.append(("website at least 2x faster than MkDocs", ratio >= MKDOCS_SPEEDUP,
+                        f"MkDocs {mk.wall:.1f} s / publisher {cold.wall:.1f} s = {ratio:.2f}x"))
+    noop, edit = site_runs.get("noop"), site_runs.get("edit")
+    if noop:
+        targets.append(("no-op rebuild under 2 s", noop.wall < NOOP_SECONDS,
+                        f"{noop.wall:.2f} s"))
+    if cold and edit:
+        share = edit.wall / cold.wall
+        targets.append(("one-edit rebuild under 5 % of the full build", share < EDIT_SHARE,
+                        f"{edit.wall:.2f} s / {cold.wall:.2f} s = {share:.1%}"))
+    plain = [run for key, run in site_runs.items() if key in ("cold", "noop", "edit")]
+    if plain:
+        worst = max(plain, key=lambda r: r.tree_pss)
+        targets.append(("peak memory under 1 GiB (website builds, no audit)",
+                        worst.tree_pss < MEMORY_BYTES,
+                        f"largest: {worst.tree_pss / 2**20:.0f} MiB PSS ({worst.label})"))
+    if "audited" in site_runs:
+        run = site_runs["audited"]
+        targets.append(("peak memory under 1 GiB (website with audit)",
+                        run.tree_pss < MEMORY_BYTES,
+                        f"{run.tree_pss / 2**20:.0f} MiB PSS ({run.label})"))
+
+    if full_run:
+        run, engines = full_run
+        print(f"\nper format, {run.label}:")
+        print(f"{'format':<10} {'tasks':>6} {'render s':>9} {'audit s':>8} {'writer s':>9} "
+              f"{'bare s':>8} {'writer/bare':>11}  bare engine")
+        by_name = {engine.name: engine for engine in engines}
+        audit_names = {"html": "html", "pdf": "pdf", "braille": "braille", "audio": "audio"}
+        names = sorted(set(run.report.get("tasks", {})) | set(run.report.get("audits", {})))
+        for name in names:
+            engine = by_name.get(name)
+            audited = run.report.get("audits", {}).get(audit_names.get(name, name), 0.0)
+            writer = f"{engine.project:9.2f}" if engine and engine.project is not None else (
+                f"{'':>9}")
+            bare = f"{engine.bare:8.2f}" if engine else f"{'':>8}"
+            ratio = (f"{engine.project / engine.bare:11.2f}"
+                     if engine and engine.project is not None else f"{'':>11}")
+            print(f"{name:<10} {run.report.get('tasks', {}).get(name, 0):>6} "
+                  f"{run.report.get('render', {}).get(name, 0.0):9.2f} {audited:8.2f} "
+                  f"{writer} {bare} {ratio}  {engine.detail if engine else ''}")
+        print("render s: sum of the tasks' times over the workers; audit s: that format's "
+              "audit; writer s: the writer alone in one process (bench_<format>.py)")
+        total = sum(engine.bare for engine in engines)
+        budget = ENGINES_FACTOR * total / jobs
+        print(f"bare engines: {total:.1f} s in all, / {jobs} cores = {total / jobs:.1f} s; "
+              f"full build {run.wall:.1f} s = {run.wall / (total / jobs):.2f}x that")
+        if run.report.get("gate_failures"):
+            print(f"  (the audit gate rejected this build: {run.report['gate_failures']} "
+                  "findings; it was kept, not published)")
+        targets.append(("full build within 1.5x of the bare engines / cores",
+                        run.wall <= budget,
+                        f"{run.wall:.1f} s vs 1.5 x {total:.1f} / {jobs} = {budget:.1f} s"))
+        targets.append(("peak memory under 1 GiB (all formats)", run.tree_pss < MEMORY_BYTES,
+                        f"{run.tree_pss / 2**20:.0f} MiB PSS"))
+
+    print("\ntargets (issue 8):")
+    for name, ok, detail in targets:
+        print(f"  {_verdict(ok):<8} {name}: {detail}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--services", type=int, default=1000,
+                        help="services (x 3 languages) for the website runs (default 1000)")
+    parser.add_argument("--audit-services", type=int, default=50,
+                        help="services for the audited website build (default 50; 0 skips it)")
+    parser.add_argument("--full-services", type=int, default=6,
+                        help="services for the all-formats build (default 6; 0 skips it)")
+    parser.add_argument("--formats", default=None,
+                        help="formats of the all-formats build (default: every enabled one)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (default: one per core)")
+    parser.add_argument("--no-mkdocs", action="store_true", help="skip the MkDocs comparison")
+    parser.add_argument("--no-website", action="store_true",
+                        help="skip the unaudited website runs and MkDocs")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="keep the catalogues and outputs in this folder (default: a "
+                        "temporary folder, removed at the end)")
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child)
+    if not args.no_mkdocs and not MKDOCS.is_file():
+        raise SystemExit(f"{MKDOCS} is missing: .venv/bin/pip install -e '.[bench]' "
+                         "(or pass --no-mkdocs)")
+    work = args.work or Path(tempfile.mkdtemp(prefix="publisher-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    global CODE
+    CODE = snapshot_code(work)
+    load_start = os.getloadavg()
+    try:
+        site_runs = ({} if args.no_website else
+                     website(args.services, args.jobs, work, not args.no_mkdocs))
+        if args.audit_services:
+            site_runs["audited"] = audited(args.audit_services, args.jobs, work)
+        formats = args.formats.split(",") if args.formats else None
+        full_run = full(args.full_services, formats, args.jobs, work) if (
+            args.full_services) else None
+        report(site_runs, full_run, args.jobs, (load_start, os.getloadavg()))
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
