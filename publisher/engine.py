@@ -283,9 +283,11 @@ def run_plan(
     keys = Keys(_STATE)
     outcome = Outcome()
     docs = [site.documents[key] for key in sorted(site.documents)]
-    first = [name for name, (w, _) in sorted(writers.items()) if not w.lists_alternates]
-    pages = [name for name, (w, _) in sorted(writers.items()) if w.lists_alternates]
-    start(len(docs) * len(writers) + len(writers))
+    first = [name for name, (w, _) in sorted(writers.items())
+             if w.per_document and not w.lists_alternates]
+    pages = [name for name, (w, _) in sorted(writers.items())
+             if w.per_document and w.lists_alternates]
+    start(len(docs) * (len(first) + len(pages)) + len(writers))
     # per (service, language), what each writer produced: pages list it in writer order, never
     # in the order parallel tasks happened to finish
     per_doc: dict[tuple[str, str], dict[str, list[Artifact]]] = {}

@@ -129,6 +129,9 @@ class Writer:
     #: order of the site-wide pass: a writer that reads other writers' site pages (a search
     #: index of the HTML, say) sets a higher number than theirs
     site_order: ClassVar[int] = 0
+    #: False for a writer that makes only site-wide outputs: the plan then has no task per
+    #: (service, language) for it
+    per_document: ClassVar[bool] = True
 
     def render(self, doc: Document, ctx: RenderContext) -> list[Artifact]:
         raise NotImplementedError

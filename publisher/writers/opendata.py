@@ -108,6 +108,7 @@ class OpenDataWriter(Writer):
     name = "opendata"
     options_model = OpenDataOptions
     site_order = 20  # after the website (0) and the search page (10): the sitemap lists them
+    per_document = False
 
     def render(self, doc: Document, ctx: RenderContext) -> list[Artifact]:
         return []

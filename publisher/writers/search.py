@@ -111,6 +111,7 @@ def _environment(formats_dir: Path) -> jinja2.Environment:
 class SearchWriter(Writer):
     name = "search"
     site_order = 10  # after the website's site pass: the index reads its pages
+    per_document = False
 
     def render(self, doc: Document, ctx: RenderContext) -> list[Artifact]:
         return []
