@@ -9,13 +9,14 @@ point the author at the line to fix. HTML is one output among others, never the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from publisher.diagnostics import SourceSpan
+from publisher.i18n import N_
 
 # ---------------------------------------------------------------- front matter: the service
 
@@ -37,6 +38,26 @@ IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
 Day = Literal["mo", "tu", "we", "th", "fr", "sa", "su"]
 DAYS: tuple[Day, ...] = ("mo", "tu", "we", "th", "fr", "sa", "su")
 ChannelType = Literal["online", "phone", "in-person", "post", "email"]
+#: how each format names a channel (message ids, translated where they are shown)
+CHANNEL_LABELS: dict[str, str] = {
+    "online": N_("Online"),
+    "phone": N_("By phone"),
+    "in-person": N_("In person"),
+    "post": N_("By post"),
+    "email": N_("By email"),
+}
+
+
+def day_runs(days: Iterable[str]) -> list[list[Day]]:
+    """Days in the week's order, consecutive ones grouped: [mo, tu, we, fr] → [[mo, tu, we],
+    [fr]]. Every format then says a run its own way ("Monday–Wednesday", "Monday to …")."""
+    runs: list[list[Day]] = []
+    for index in sorted({DAYS.index(day) for day in days}):
+        if runs and index == DAYS.index(runs[-1][-1]) + 1:
+            runs[-1].append(DAYS[index])
+        else:
+            runs.append([DAYS[index]])
+    return runs
 
 
 class Channel(_Record):

@@ -25,7 +25,6 @@ from babel import numbers as babel_numbers
 from publisher.diagnostics import SourceSpan
 from publisher.i18n import Locale
 from publisher.model import (
-    DAYS,
     Block,
     BulletList,
     CodeBlock,
@@ -37,6 +36,7 @@ from publisher.model import (
     Quote,
     Table,
     ThematicBreak,
+    day_runs,
     plain_text,
 )
 from publisher.translation import outdated_notice
@@ -156,16 +156,9 @@ def spoken_time(value: str, locale: Locale) -> str:
 
 def spoken_days(days: Iterable[str], locale: Locale) -> str:
     """Days as said aloud: runs of three or more become "Monday to Friday"."""
-    indexes = sorted(DAYS.index(day) for day in days)
-    runs: list[list[int]] = []
-    for index in indexes:
-        if runs and index == runs[-1][-1] + 1:
-            runs[-1].append(index)
-        else:
-            runs.append([index])
     parts: list[str] = []
-    for run in runs:
-        names = [locale.day_name(DAYS[index]) for index in run]
+    for run in day_runs(days):
+        names = [locale.day_name(day) for day in run]
         if len(run) >= 3:
             parts.append(
                 locale.gettext("{first} to {last}").format(first=names[0], last=names[-1])

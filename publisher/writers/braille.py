@@ -38,7 +38,6 @@ from pydantic import Field
 
 from publisher.diagnostics import Diagnostics, SourceSpan
 from publisher.model import (
-    DAYS,
     Block,
     BulletList,
     Code,
@@ -60,6 +59,7 @@ from publisher.model import (
     Table,
     Text,
     ThematicBreak,
+    day_runs,
 )
 from publisher.translation import outdated_notice
 from publisher.writers import N_, Artifact, Options, RenderContext, Writer, artifact_path
@@ -503,17 +503,10 @@ class Layout:
                 yield channel.label or self._("In person"), where
 
     def _days(self, days: tuple[Day, ...]) -> str:
-        indexes = sorted(DAYS.index(day) for day in days)
-        runs: list[list[int]] = []
-        for index in indexes:
-            if runs and index == runs[-1][-1] + 1:
-                runs[-1].append(index)
-            else:
-                runs.append([index])
         parts = []
-        for run in runs:
-            first = self.ctx.locale.day_name(DAYS[run[0]])
-            last = self.ctx.locale.day_name(DAYS[run[-1]])
+        for run in day_runs(days):
+            first = self.ctx.locale.day_name(run[0])
+            last = self.ctx.locale.day_name(run[-1])
             parts.append(first if len(run) == 1 else
                          self._("{start} to {end}").format(start=first, end=last))
         return ", ".join(parts)

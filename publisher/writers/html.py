@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from publisher.config import SiteConfig
 from publisher.i18n import Locale
-from publisher.model import DAYS, Document
+from publisher.model import CHANNEL_LABELS, DAYS, Document
 from publisher.translation import current_version_link, outdated_notice
 from publisher.writers import (
     N_,
@@ -34,13 +34,6 @@ from publisher.writers.blocks_html import Links, render_blocks
 
 SCHEMA_DAYS = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                               "Saturday", "Sunday"), strict=True))
-CHANNEL_LABELS = {
-    "online": N_("Online"),
-    "phone": N_("By phone"),
-    "in-person": N_("In person"),
-    "post": N_("By post"),
-    "email": N_("By email"),
-}
 #: the Content-Security-Policy of every page: nothing runs, nothing loads from elsewhere
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; media-src 'self'; "

@@ -29,8 +29,8 @@ from typing import Any
 from pydantic import Field
 
 from publisher.config import SiteConfig
-from publisher.model import Channel, Document, ServiceRecord
-from publisher.writers import N_, Artifact, Options, RenderContext, Site, Writer, page_path
+from publisher.model import CHANNEL_LABELS, Channel, Document, ServiceRecord
+from publisher.writers import Artifact, Options, RenderContext, Site, Writer, page_path
 
 CPSV_AP_CONTEXT = (
     "https://semiceu.github.io/uri.semic.eu-generated/CPSV-AP/releases/3.2.0/context/cpsv-ap.jsonld"
@@ -57,13 +57,6 @@ AUTHORITY_LANGUAGES = {
     "ga": "GLE", "gl": "GLG", "hr": "HRV", "hu": "HUN", "it": "ITA", "lb": "LTZ", "lt": "LIT",
     "lv": "LAV", "mt": "MLT", "nl": "NLD", "pl": "POL", "pt": "POR", "ro": "RON", "ru": "RUS",
     "sk": "SLK", "sl": "SLV", "sq": "SQI", "sv": "SWE", "tr": "TUR", "uk": "UKR", "zh": "ZHO",
-}
-CHANNEL_LABELS = {
-    "online": N_("Online"),
-    "phone": N_("By phone"),
-    "in-person": N_("In person"),
-    "post": N_("By post"),
-    "email": N_("By email"),
 }
 # Simple durations only: "working days" are not a fixed number of calendar days, and prose
 # ("Same day, at the counter") is no duration; those stay text, in the CSV and on the pages.

@@ -36,7 +36,7 @@ from markupsafe import Markup, escape
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from publisher.diagnostics import SourceSpan
-from publisher.model import DAYS, Document, Heading, plain_text
+from publisher.model import CHANNEL_LABELS, Document, Heading, day_runs, plain_text
 from publisher.translation import current_version_link, outdated_notice
 from publisher.writers import N_, Artifact, Options, RenderContext, Writer, artifact_path
 from publisher.writers.blocks_html import Links, render_blocks
@@ -107,13 +107,6 @@ def web_url(ctx: RenderContext, lang: str, service: str) -> str:
     return f"{ctx.config.base_url}{lang}/{service}/"
 
 
-CHANNEL_LABELS = {
-    "online": N_("Online"),
-    "phone": N_("By phone"),
-    "in-person": N_("In person"),
-    "post": N_("By post"),
-    "email": N_("By email"),
-}
 
 
 @dataclass(frozen=True)
@@ -163,16 +156,9 @@ class Section:
 
 def _day_ranges(days: tuple[str, ...], ctx: RenderContext) -> str:
     """"Monday–Friday, Sunday": consecutive days become a range, in the week's order."""
-    indexes = sorted({DAYS.index(day) for day in days})
-    runs: list[list[int]] = []
-    for index in indexes:
-        if runs and index == runs[-1][-1] + 1:
-            runs[-1].append(index)
-        else:
-            runs.append([index])
     parts = []
-    for run in runs:
-        first, last = ctx.locale.day_name(DAYS[run[0]]), ctx.locale.day_name(DAYS[run[-1]])
+    for run in day_runs(days):
+        first, last = ctx.locale.day_name(run[0]), ctx.locale.day_name(run[-1])
         parts.append(first if len(run) == 1 else f"{first}–{last}")
     return ", ".join(parts)
 
