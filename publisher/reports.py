@@ -27,7 +27,7 @@ from publisher.audits import IMPACTS, Finding
 from publisher.criteria import CAF, ISO11367, WCAG22, wcag_label, wcag_url
 from publisher.i18n import N_
 from publisher.writers import Artifact, RenderContext, Site
-from publisher.writers.html import CSP, relative
+from publisher.writers.html import CSP, page_environment, relative
 
 REPORT_DIR = "reports/accessibility"
 FORMAT_LABELS = {
@@ -315,17 +315,7 @@ def _criteria_text(finding: Finding) -> str:
 
 
 def _env(formats_dir: Path) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([
-            jinja2.FileSystemLoader(formats_dir / "reports" / "templates"),
-            jinja2.FileSystemLoader(formats_dir / "html" / "templates"),
-        ]),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = page_environment(formats_dir, "reports")
     env.globals.update(wcag_label=wcag_label, wcag_url=wcag_url, CAF=CAF, ISO11367=ISO11367)
     return env
 

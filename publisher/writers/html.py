@@ -69,16 +69,7 @@ class HtmlWriter(Writer):
     @staticmethod
     @cache
     def environment(formats_dir: Path) -> jinja2.Environment:
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(formats_dir / "html" / "templates"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            extensions=["jinja2.ext.i18n"],
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.filters["tojson_ld"] = _json_ld
-        return env
+        return page_environment(formats_dir)
 
     def engine_version(self) -> str:
         return f"jinja2 {jinja2.__version__}"
@@ -350,6 +341,23 @@ def recently_updated(site: Site, lang: str, from_page: str) -> list[dict[str, An
          "reviewed": d.record.last_reviewed}
         for d in docs[:RECENT_COUNT]
     ]
+
+
+@cache
+def page_environment(formats_dir: Path, *own: str) -> jinja2.Environment:
+    """Jinja2 for pages in the site's frame: the templates of the formats named in ``own``
+    first (reports, search), then the website's own (``base.html``)."""
+    folders = [formats_dir / name / "templates" for name in (*own, "html")]
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder) for folder in folders]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["tojson_ld"] = _json_ld
+    return env
 
 
 def _media_type(suffix: str) -> str:

@@ -95,17 +95,9 @@ async def _index(site_dir: Path, out_dir: Path) -> None:
 
 @cache
 def _environment(formats_dir: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader([
-            jinja2.FileSystemLoader(formats_dir / "search" / "templates"),
-            jinja2.FileSystemLoader(formats_dir / "html" / "templates"),
-        ]),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    from publisher.writers.html import page_environment
+
+    return page_environment(formats_dir, "search")
 
 
 class SearchWriter(Writer):
