@@ -287,7 +287,7 @@ def test_transcript_is_a_standalone_accessible_page(rendered: dict[str, Any]) ->
     assert [h.text for h in tree.findall(".//h1")] == ["تصريح الوقوف"]
     assert tree.find(".//h2").text == "الأسعار"
     links = [a.get("href") for a in tree.findall(".//a")]
-    assert links == ["permit-ar.mp3", "permit-ar.vtt"]
+    assert links == ["#main", "permit-ar.mp3", "permit-ar.vtt"]
 
 
 @pytest.mark.slow
