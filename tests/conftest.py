@@ -84,6 +84,23 @@ def content(tmp_path: Path) -> Path:
     return folder
 
 
+def build_cli(content: Path, out: Path) -> int:
+    """`publish build` of the website alone, as a user runs it. The audit and the cache are not
+    what the bad-input tests are about; leaving them out keeps those tests fast."""
+    from publisher.cli import main
+
+    return main(["build", "--content", str(content), "--out", str(out), "--formats", "html",
+                 "--quiet", "--no-audit", "--no-cache", "--jobs", "1"])
+
+
+@pytest.fixture
+def published(content: Path, tmp_path: Path) -> Path:
+    """The small content folder, already published once (the output a bad edit must not touch)."""
+    out = tmp_path / "site"
+    assert build_cli(content, out) == 0
+    return out
+
+
 def tree_digest(folder: Path) -> dict[str, str]:
     """Every file of a folder with its sha256, to prove that a folder was left untouched."""
     return {

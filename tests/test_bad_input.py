@@ -7,22 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from publisher.cli import EXIT_CONTENT, main
+from publisher.cli import EXIT_CONTENT
 
-from .conftest import service_text, tree_digest
-
-
-def build_cli(content: Path, out: Path) -> int:
-    # the audit is not what these tests are about: --no-audit keeps them fast
-    return main(["build", "--content", str(content), "--out", str(out), "--formats", "html",
-                 "--quiet", "--no-audit"])
-
-
-@pytest.fixture
-def published(content: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "site"
-    assert build_cli(content, out) == 0
-    return out
+from .conftest import build_cli, service_text, tree_digest
 
 
 def replace_front_matter(path: Path, old: str, new: str) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from publisher.build import check_paths, formats_dir
-from publisher.cli import EXIT_CONTENT, main
+from publisher.cli import EXIT_CONTENT
 from publisher.diagnostics import Diagnostics, Severity
 from publisher.i18n import Locale
 from publisher.load import load_site
@@ -37,25 +37,13 @@ from publisher.writers.braille import (
     table_names,
 )
 
-from .conftest import service_text, tree_digest
+from .conftest import build_cli, service_text, tree_digest
 
 PNG = (  # a 1×1 transparent PNG
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
     b"\x00\x00IEND\xaeB`\x82"
 )
-
-
-def build_cli(content: Path, out: Path) -> int:
-    return main(["build", "--content", str(content), "--out", str(out), "--formats", "html",
-                 "--quiet", "--no-audit", "--no-cache", "--jobs", "1"])
-
-
-@pytest.fixture
-def published(content: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "site"
-    assert build_cli(content, out) == 0
-    return out
 
 
 def edit(path: Path, old: str, new: str) -> Path:
