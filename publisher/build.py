@@ -272,7 +272,8 @@ def build(options: BuildOptions) -> BuildResult:
     result = BuildResult(diagnostics)
     progress = options.progress
     progress.stage("reading the content")
-    site = load_site(options.content_dir, diagnostics, options.config_path)
+    store = Store(options.cache_root)
+    site = load_site(options.content_dir, diagnostics, options.config_path, store)
     if site is None:
         return result
     report_freshness(site, diagnostics)
@@ -281,7 +282,6 @@ def build(options: BuildOptions) -> BuildResult:
         return result
     result.services = len(site.service_ids())
     result.languages = len({lang for _, lang in site.documents})
-    store = Store(options.cache_root)
     spec = BuildSpec(
         content_dir=options.content_dir.resolve(),
         config_path=options.config_path.resolve() if options.config_path else None,

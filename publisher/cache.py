@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import tempfile
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -169,13 +170,36 @@ class Store:
         _write_atomic(self._entry("findings", key), data)
         self.used.add(key)
 
+    def get_object(self, kind: str, key: str) -> Any | None:
+        """A Python value stored by :meth:`put_object` (parsed documents); ``None`` on a miss.
+
+        Pickle, not JSON: the document model is a tree of frozen dataclasses and pydantic
+        records, and pickle restores it ten times faster than rebuilding it from JSON would. The
+        cache folder is the user's own, written only by publisher, like a ``__pycache__``."""
+        if self.root is None:
+            return None
+        try:
+            value = pickle.loads(self._entry(kind, key).with_suffix(".pickle").read_bytes())
+        except Exception:  # missing, damaged or from another Python: a miss, never a failure
+            return None
+        self.used.add(key)
+        return value
+
+    def put_object(self, kind: str, key: str, value: Any) -> None:
+        if self.root is None:
+            return
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        _write_atomic(self._entry(kind, key).with_suffix(".pickle"), data)
+        self.used.add(key)
+
     def prune(self) -> None:
         """Forget entries this build did not use, and blobs no entry names."""
         if self.root is None or not self.root.is_dir():
             return
         keep: set[str] = set()
-        for kind in ("tasks", "findings"):
-            for entry in (self.root / kind).glob("*/*.json"):
+        for kind, pattern in (("tasks", "*/*.json"), ("findings", "*/*.json"),
+                              ("parsed", "*/*.pickle")):
+            for entry in (self.root / kind).glob(pattern):
                 if entry.stem not in self.used:
                     entry.unlink(missing_ok=True)
                 elif kind == "tasks":

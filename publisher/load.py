@@ -9,15 +9,18 @@ parsed when its front matter is invalid).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from publisher.cache import Store, code_version, digest
 from publisher.config import CONFIG_NAME, SiteConfig, load_config, yaml_hazard
 from publisher.diagnostics import Diagnostics, SourceSpan, did_you_mean, display_path
 from publisher.model import (
+    Block,
     Document,
     Link,
     ServiceRecord,
@@ -25,7 +28,8 @@ from publisher.model import (
     walk_blocks,
     walk_inlines,
 )
-from publisher.parse import WEB_SCHEMES, BodyParser
+from publisher.parse import WEB_SCHEMES, BodyParser, Observation, observe
+from publisher.translation import source_revision
 from publisher.writers import Site, registry
 from publisher.yamlsource import parse_yaml, validate
 
@@ -58,9 +62,31 @@ class _Source:
 
 
 def load_site(
-    content_dir: Path, diagnostics: Diagnostics, config_path: Path | None = None
+    content_dir: Path,
+    diagnostics: Diagnostics,
+    config_path: Path | None = None,
+    store: Store | None = None,
 ) -> Site | None:
-    """Load and validate everything; ``None`` when any error was found (all are reported)."""
+    """Load and validate everything; ``None`` when any error was found (all are reported).
+
+    With a ``store``, a file whose bytes (and the configuration and code) are unchanged is not
+    parsed again: its record, blocks and diagnostics come from the cache, as long as what its
+    parse learnt of the other files (the services its links name, the images it shows) still
+    holds. Reading a large catalogue is then a matter of reading its bytes."""
+    # The model is made of many small objects: Python's cycle collector would run hundreds
+    # of times while they are built or unpickled, for nothing (they hold no cycles).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_site(content_dir, diagnostics, config_path, store or Store(None))
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load_site(
+    content_dir: Path, diagnostics: Diagnostics, config_path: Path | None, store: Store
+) -> Site | None:
     if not content_dir.is_dir():
         diagnostics.error(
             "C001",
@@ -77,20 +103,25 @@ def load_site(
     if config is None:
         return None
     sources = _discover(content_dir, config, diagnostics)
-    for source in sources:
-        _read(source, config, diagnostics)
+    config_key = digest(code_version(), config.model_dump_json())
+    keys = {id(source): _read_cached(source, config, config_key, store, diagnostics)
+            for source in sources}
     records = [s for s in sources if s.record is not None]
     _check_records(records, config, diagnostics)
     by_path = {s.rel: s.record.id for s in records if s.record is not None}
     documents: dict[tuple[str, str], Document] = {}
+    facts: dict[tuple[str, str], _Facts] = {}
+    folder = _Folder(content_dir, by_path)
     for source in records:
-        doc = _parse_body(source, content_dir, config, by_path, diagnostics)
+        doc, facts[(source.record.id, source.lang)] = _parse_body_cached(  # type: ignore[union-attr]
+            source, keys[id(source)], folder, config, store, diagnostics)
         documents[(doc.id, doc.lang)] = doc
-    _check_anchors(documents, diagnostics)
+    _check_anchors(documents, facts, diagnostics)
     _check_translations(documents, config, diagnostics)
     if diagnostics.has_errors():
         return None
-    return Site(config, documents)
+    revisions = {key[0]: f.revision for key, f in facts.items() if f.revision is not None}
+    return Site(config, documents, revisions)
 
 
 def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -> list[_Source]:
@@ -99,7 +130,8 @@ def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -
     for path in sorted(content_dir.rglob("*.md")):
         rel = PurePosixPath(path.relative_to(content_dir).as_posix())
         shown = display_path(path)
-        if not path.resolve().is_relative_to(root):
+        # rglob does not descend into linked folders: only the file itself can be a link
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
             diagnostics.error(
                 "C206",
                 "this file is a symbolic link to outside the content folder",
@@ -129,6 +161,29 @@ def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -
             continue
         sources.append(_Source(path, rel, shown, lang, b""))
     return sources
+
+
+def _read_cached(source: _Source, config: SiteConfig, config_key: str, store: Store,
+                 diagnostics: Diagnostics) -> str:
+    """:func:`_read` through the cache; returns the file's key (its bytes, path, config)."""
+    if source.path.stat().st_size > config.max_file_bytes:
+        _read(source, config, diagnostics)
+        return ""
+    raw = source.path.read_bytes()
+    key = digest("front matter", config_key, source.shown, source.rel.as_posix(), raw)
+    cached = store.get_object("parsed", key)
+    if cached is not None:
+        source.raw = raw
+        source.record, source.body, source.body_line, found = cached
+        diagnostics.extend(found)
+        return key
+    found_here = Diagnostics()
+    _read(source, config, found_here)
+    diagnostics.extend(found_here.items)
+    if source.record is not None:
+        store.put_object("parsed", key, (source.record, source.body, source.body_line,
+                                         found_here.items))
+    return key
 
 
 def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None:
@@ -285,24 +340,66 @@ def _check_records(records: list[_Source], config: SiteConfig, diagnostics: Diag
             seen[key] = source
 
 
-def _parse_body(
+class _Folder:
+    """The content folder as the parser sees it, each question answered once per load."""
+
+    def __init__(self, root: Path, by_path: dict[PurePosixPath, str]) -> None:
+        self.root = root
+        self.by_path = by_path
+        self._answers: dict[Observation, object] = {}
+
+    def still_true(self, observed: list[Observation]) -> bool:
+        for item in observed:
+            question = (item[0], item[1], None)
+            if question not in self._answers:
+                self._answers[question] = observe(question, self.root, self.by_path.get)
+            if self._answers[question] != item[2]:
+                return False
+        return True
+
+
+def _parse_body_cached(
     source: _Source,
-    content_dir: Path,
+    key: str,
+    folder: _Folder,
     config: SiteConfig,
-    by_path: dict[PurePosixPath, str],
+    store: Store,
     diagnostics: Diagnostics,
-) -> Document:
-    assert source.record is not None
+) -> tuple[Document, _Facts]:
+    """The body's document and its facts, through the cache (``key`` is the file's, from
+    :func:`_read_cached`)."""
+    body_key = digest("body", key)
+    cached = store.get_object("parsed", body_key) if key else None
+    if cached is not None:
+        blocks, images, facts, observed, found = cached
+        if folder.still_true(observed):
+            diagnostics.extend(found)
+            return _document(source, blocks, images), facts
+    found_here = Diagnostics()
     parser = BodyParser(
         span=SourceSpan(source.shown, source.body_line - 1),
         source=source.rel,
-        content_dir=content_dir,
-        diagnostics=diagnostics,
-        resolve_service=lambda target: _same_language(target, source.lang, by_path, diagnostics),
+        content_dir=folder.root,
+        diagnostics=found_here,
+        # a link to a file in another language folder is still a link to that service, and
+        # the website links the service in the page's own language
+        resolve_service=folder.by_path.get,
         max_line_chars=config.max_line_chars,
         max_table_columns=config.max_table_columns,
     )
     blocks = parser.parse(source.body)
+    images = tuple(parser.images)
+    diagnostics.extend(found_here.items)
+    doc = _document(source, blocks, images)
+    facts = _facts(doc, config.default_language)
+    if key:
+        store.put_object("parsed", body_key,
+                         (blocks, images, facts, parser.observed, found_here.items))
+    return doc, facts
+
+
+def _document(source: _Source, blocks: tuple[Block, ...], images: tuple[str, ...]) -> Document:
+    assert source.record is not None
     return Document(
         record=source.record,
         lang=source.lang,
@@ -311,51 +408,60 @@ def _parse_body(
         span=SourceSpan(source.shown, 1),
         fingerprint=hashlib.sha256(source.raw).hexdigest(),
         body_fingerprint=hashlib.sha256(source.body.strip().encode()).hexdigest(),
-        images=tuple(parser.images),
+        images=images,
     )
 
 
-def _same_language(
-    target: PurePosixPath, lang: str, by_path: dict[PurePosixPath, str], _: Diagnostics
-) -> str | None:
-    # a link to a file in another language folder is still a link to that service, and the
-    # website links the service in the page's own language
-    return by_path.get(target)
+@dataclass(frozen=True)
+class _Facts:
+    """What the checks across files need of one document, kept with its cached parse: its
+    headings' anchors, its links that name a section, its revision (for translations)."""
+
+    anchors: frozenset[str]
+    anchor_links: tuple[tuple[Link, SourceSpan], ...]
+    revision: str | None  # only for documents in the source language
 
 
-def _check_anchors(documents: dict[tuple[str, str], Document], diagnostics: Diagnostics) -> None:
-    anchors = {key: {h.anchor for h in doc.headings()} for key, doc in documents.items()}
-    for (_, lang), doc in sorted(documents.items()):
-        for block in walk_blocks(doc.blocks):
-            for inlines in block_inlines(block):
-                for node in walk_inlines(inlines):
-                    if not isinstance(node, Link) or node.anchor is None:
-                        continue
-                    if node.kind == "service" and node.service is not None:
-                        if (node.service, lang) not in documents:
-                            diagnostics.error(
-                                "C207",
-                                f"the link {node.target!r} points to the service "
-                                f"'{node.service}', which has no '{lang}' version",
-                                block.span,
-                                "link to a service that exists in this language",
-                            )
-                            continue
-                        known = anchors[(node.service, lang)]
-                    elif node.kind == "anchor":
-                        known = anchors[(doc.id, lang)]
-                    else:
-                        continue
-                    if node.anchor not in known:
-                        diagnostics.error(
-                            "C208",
-                            f"the link {node.target!r} points to a section '#{node.anchor}' "
-                            "that does not exist",
-                            block.span,
-                            did_you_mean(node.anchor, known)
-                            or "link to a heading's anchor (its words in lower case, joined "
-                            "by '-')",
-                        )
+def _facts(doc: Document, source_lang: str) -> _Facts:
+    links = tuple(
+        (node, block.span)
+        for block in walk_blocks(doc.blocks)
+        for inlines in block_inlines(block)
+        for node in walk_inlines(inlines)
+        if isinstance(node, Link) and node.anchor is not None
+        and node.kind in {"service", "anchor"}
+    )
+    return _Facts(frozenset(h.anchor for h in doc.headings()), links,
+                  source_revision(doc) if doc.lang == source_lang else None)
+
+
+def _check_anchors(documents: dict[tuple[str, str], Document],
+                   facts: dict[tuple[str, str], _Facts], diagnostics: Diagnostics) -> None:
+    for (service, lang), doc in sorted(documents.items()):
+        for node, span in facts[(service, lang)].anchor_links:
+            assert node.anchor is not None
+            if node.kind == "service" and node.service is not None:
+                if (node.service, lang) not in documents:
+                    diagnostics.error(
+                        "C207",
+                        f"the link {node.target!r} points to the service "
+                        f"'{node.service}', which has no '{lang}' version",
+                        span,
+                        "link to a service that exists in this language",
+                    )
+                    continue
+                known = facts[(node.service, lang)].anchors
+            else:
+                known = facts[(doc.id, lang)].anchors
+            if node.anchor not in known:
+                diagnostics.error(
+                    "C208",
+                    f"the link {node.target!r} points to a section '#{node.anchor}' "
+                    "that does not exist",
+                    span,
+                    did_you_mean(node.anchor, known)
+                    or "link to a heading's anchor (its words in lower case, joined by '-')",
+                )
 
 
 def _check_translations(

@@ -13,6 +13,7 @@ matter offset so every span points at the real line of the file.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,6 +117,34 @@ class ResolvedTarget:
     service: str
 
 
+#: (kind, content-relative path, answer): what a parse asked of the content folder
+Observation = tuple[str, str, object]
+
+
+def observe(question: Observation, content_dir: Path,
+            resolve_service: Callable[[PurePosixPath], str | None],
+            record: list[Observation] | None = None) -> object:
+    """Ask the content folder ``question`` (its answer part is ignored): is there a file at
+    this path, does the path stay inside the folder, which service does a ``.md`` path name.
+    With ``record``, the answer is noted there."""
+    kind, path, _ = question
+    target = PurePosixPath(path)
+    answer: object
+    if kind == "file":
+        answer = (content_dir / target).is_file()
+    elif kind == "inside":
+        # os.path rather than pathlib: asked once per link of every page, where pathlib's
+        # object overhead is most of the time
+        root = os.path.realpath(content_dir)
+        real = os.path.realpath(os.path.join(root, path))
+        answer = real == root or real.startswith(root + os.sep)
+    else:
+        answer = resolve_service(target)
+    if record is not None:
+        record.append((kind, path, answer))
+    return answer
+
+
 @dataclass
 class BodyParser:
     """Parses one body. ``resolve_service`` maps a content-relative ``.md`` path to its service
@@ -129,6 +158,9 @@ class BodyParser:
     max_line_chars: int = DEFAULT_MAX_LINE_CHARS
     max_table_columns: int = DEFAULT_MAX_TABLE_COLUMNS
     images: list[str] = field(default_factory=list)
+    #: what the parse learnt from outside its text (services resolved, files found), so that a
+    #: cached parse is reused only while the content folder still answers the same
+    observed: list[Observation] = field(default_factory=list)
     _anchors: set[str] = field(default_factory=set)
     _last_level: int = 1
     _too_deep: bool = False
@@ -392,6 +424,7 @@ class BodyParser:
             )
             return Text(plain_text(children))
         service = self.resolve_service(resolved)
+        self.observed.append(("service", resolved.as_posix(), service))
         if service is None:
             self.diagnostics.error(
                 "C207",
@@ -428,7 +461,8 @@ class BodyParser:
         resolved = self._inside_content(parts.path, span, "image")
         if resolved is None:
             return Text(alt)
-        if not (self.content_dir / resolved).is_file():
+        if not observe(("file", resolved.as_posix(), None), self.content_dir,
+                       self.resolve_service, self.observed):
             self.diagnostics.error(
                 "C205",
                 f"the image file {src!r} does not exist",
@@ -465,8 +499,8 @@ class BodyParser:
             elif part not in {".", ""}:
                 parts.append(part)
         resolved = PurePosixPath(*parts) if parts else PurePosixPath(".")
-        real = (self.content_dir / resolved).resolve()
-        if not real.is_relative_to(self.content_dir.resolve()):
+        if not observe(("inside", resolved.as_posix(), None), self.content_dir,
+                       self.resolve_service, self.observed):
             self.diagnostics.error(
                 "C206",
                 f"the {what} path {path!r} is a symbolic link to outside the content folder",

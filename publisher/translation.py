@@ -94,11 +94,13 @@ def freshness(doc: Document, source: Document | None, source_lang: str,
     return Freshness(status, source_lang, revision, recorded)
 
 
-def with_freshness(documents: Mapping[tuple[str, str], Document],
-                   source_lang: str) -> dict[tuple[str, str], Document]:
-    """The same documents, each carrying its :class:`Freshness`."""
-    revisions = {service: source_revision(doc) for (service, lang), doc in documents.items()
-                 if lang == source_lang}
+def with_freshness(documents: Mapping[tuple[str, str], Document], source_lang: str,
+                   known: Mapping[str, str] | None = None) -> dict[tuple[str, str], Document]:
+    """The same documents, each carrying its :class:`Freshness` (``known``: revisions already
+    computed, by service)."""
+    known = known or {}
+    revisions = {service: known.get(service) or source_revision(doc)
+                 for (service, lang), doc in documents.items() if lang == source_lang}
     out: dict[tuple[str, str], Document] = {}
     for key, doc in documents.items():
         source = documents.get((key[0], source_lang))

@@ -52,11 +52,14 @@ class Site:
 
     config: SiteConfig
     documents: dict[tuple[str, str], Document]  # (service id, lang) -> document
+    #: the source-language revision of each service, when the loader already knows them
+    revisions: Mapping[str, str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Every document knows how it stands against its source text, so that every format
         # (and every audit that rebuilds a format) can say that a translation is outdated.
-        self.documents = with_freshness(self.documents, self.config.default_language)
+        self.documents = with_freshness(self.documents, self.config.default_language,
+                                        self.revisions)
 
     def status(self, service: str, lang: str) -> str:
         """'source', 'current', 'outdated', 'unknown' (no revision recorded) or 'missing'."""

@@ -29,11 +29,8 @@ from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 import jinja2
-import pydyf  # weasyprint's PDF writer
 import segno
-import weasyprint
 from markupsafe import Markup, escape
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from publisher.diagnostics import SourceSpan
 from publisher.model import CHANNEL_LABELS, Document, Heading, day_runs, plain_text
@@ -251,25 +248,33 @@ def page_counter_content(template: str) -> str:
 # ---------------------------------------------------------------- fetching and logging
 
 
-class _LocalFetcher(URLFetcher):  # type: ignore[misc]
-    """Serves files under the allowed folders and ``data:`` URLs; refuses everything else."""
+@cache
+def _fetcher_class() -> type[Any]:
+    """WeasyPrint is imported when a PDF is made, not when publisher starts (it takes most of a
+    second, and an html-only build or a no-op rebuild never needs it)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def __init__(self, roots: tuple[Path, ...]) -> None:
-        super().__init__()
-        self.roots = tuple(root.resolve() for root in roots)
+    class LocalFetcher(URLFetcher):  # type: ignore[misc]
+        """Serves files under the allowed folders and ``data:`` URLs; refuses everything else."""
 
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        if url.startswith("data:"):
-            return super().fetch(url, headers)
-        parts = urlsplit(url)
-        if parts.scheme != "file":
-            raise ValueError(f"not fetched (only local files are read): {url}")
-        path = Path(unquote(parts.path)).resolve()
-        if not any(path.is_relative_to(root) for root in self.roots):
-            raise ValueError(f"not fetched (outside the content and formats folders): {url}")
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(path.as_uri(), path.read_bytes(),
-                                  headers={"Content-Type": media_type})
+        def __init__(self, roots: tuple[Path, ...]) -> None:
+            super().__init__()
+            self.roots = tuple(root.resolve() for root in roots)
+
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            parts = urlsplit(url)
+            if parts.scheme != "file":
+                raise ValueError(f"not fetched (only local files are read): {url}")
+            path = Path(unquote(parts.path)).resolve()
+            if not any(path.is_relative_to(root) for root in self.roots):
+                raise ValueError(f"not fetched (outside the content and formats folders): {url}")
+            media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(path.as_uri(), path.read_bytes(),
+                                      headers={"Content-Type": media_type})
+
+    return LocalFetcher
 
 
 class _LogCollector(logging.Handler):
@@ -415,6 +420,8 @@ def _reading_direction(direction: str) -> Any:
             return
         preferences = pdf.catalog.get("ViewerPreferences")
         if preferences is None:
+            import pydyf  # weasyprint's PDF writer
+
             preferences = pdf.catalog["ViewerPreferences"] = pydyf.Dictionary({})
         preferences["Direction"] = "/R2L"
 
@@ -423,7 +430,9 @@ def _reading_direction(direction: str) -> Any:
 
 def render_pdf(html: str, ctx: RenderContext, identifier: bytes) -> RenderedPdf:
     """Lay out ``html`` and write it as tagged PDF/UA-1."""
-    fetcher = _LocalFetcher((ctx.assets(FORMAT_DIR), ctx.content_dir))
+    import weasyprint
+
+    fetcher = _fetcher_class()((ctx.assets(FORMAT_DIR), ctx.content_dir))
     with _CollectLogs() as logs:
         document = weasyprint.HTML(
             string=html, base_url=ctx.assets(FORMAT_DIR).resolve().as_uri() + "/",
@@ -482,7 +491,7 @@ class PdfWriter(Writer):
             )
 
     def engine_version(self) -> str:
-        return (f"weasyprint {weasyprint.__version__}; pydyf {version('pydyf')}; "
+        return (f"weasyprint {version('weasyprint')}; pydyf {version('pydyf')}; "
                 f"segno {segno.__version__}")
 
 
