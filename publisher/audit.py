@@ -9,6 +9,7 @@ diagnostics for audits that could not run. The gate compares failed findings' im
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from pathlib import Path
 
 from publisher.audits import IMPACTS, AuditContext, AuditInput, Finding, registry
@@ -65,6 +66,24 @@ def inputs_for_paths(paths: Sequence[Path], diagnostics: Diagnostics) -> list[Au
     return inputs
 
 
+@cache
+def engines_version() -> str:
+    """The audits' engines: the pinned npm packages (axe-core, the HTML validator) and the
+    browser, by their files' size and date (asking Chromium its version takes a second)."""
+    from publisher.audits.html import node_modules
+    from publisher.browser import CHROMEDRIVER, CHROMIUM
+
+    lock = node_modules().parent / "package-lock.json"
+    parts: list[object] = [lock.read_bytes() if lock.is_file() else "no package-lock.json"]
+    for program in (CHROMIUM, CHROMEDRIVER):
+        try:
+            info = program.resolve().stat()
+            parts.append([str(program.resolve()), info.st_size, info.st_mtime_ns])
+        except OSError:
+            parts.append([str(program), "missing"])
+    return digest(*parts)
+
+
 def run_audits(
     inputs: Sequence[AuditInput],
     ctx: AuditContext,
@@ -85,7 +104,8 @@ def run_audits(
         if not group:
             continue
         keys = {
-            item.name: digest(code_version(), name, config, clock, neighbours, item.name,
+            item.name: digest(code_version(), engines_version(), name, config, clock,
+                              neighbours, item.name,
                               item.path.read_bytes() if item.path.is_file() else b"",
                               item.document.fingerprint if item.document else "",
                               _sibling_bytes(item) if name in SIBLING_AUDITS else b"")

@@ -10,6 +10,7 @@ no change at all replaces nothing.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import datetime as dt
@@ -17,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat as statmode
 import tempfile
 import time
 from collections.abc import Sequence
@@ -24,11 +26,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
 
-from publisher import __version__
+from publisher import __version__, stamp
 from publisher.audits import Finding
-from publisher.cache import Store
+from publisher.cache import Store, code_version, digest, folder_digest
 from publisher.diagnostics import Diagnostics, did_you_mean
 from publisher.engine import BuildSpec, Task, executor_for, iter_missing, run_plan
+from publisher.files import remove_later
 from publisher.i18n import Locale
 from publisher.load import load_site
 from publisher.translation import report_freshness
@@ -73,6 +76,7 @@ class BuildResult:
     findings: list[Finding] = field(default_factory=list)
     gate_failures: list[Finding] = field(default_factory=list)
     audited: bool = False
+    formats: dict[str, int] = field(default_factory=dict)  # files published, by format
 
 
 @dataclass
@@ -170,36 +174,68 @@ def check_paths(artifacts: Sequence[Artifact]) -> None:
         seen.add(artifact.path)
 
 
-def _published(out_dir: Path) -> dict[str, str]:
-    """path → sha256 of the currently published output, from its manifest."""
-    try:
-        data = json.loads((out_dir / "manifest.json").read_bytes())
-        return {entry["path"]: entry["sha256"] for entry in data["artifacts"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
+@dataclass
+class Published:
+    """The output published now, as far as the build may reuse its files: what its manifest
+    says each file holds, and the size and modification time each file had when the last build
+    published it (from that build's stamp)."""
+
+    root: Path
+    hashes: dict[str, str]
+    recorded: dict[str, tuple[int, int]]
+
+    @classmethod
+    def of(cls, out_dir: Path, store: Store) -> Published:
+        try:
+            data = json.loads((out_dir / "manifest.json").read_bytes())
+            hashes = {entry["path"]: entry["sha256"] for entry in data["artifacts"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            hashes = {}
+        return cls(out_dir, hashes, stamp.recorded_files(store))
+
+    def holds(self, artifact: Artifact) -> bool:
+        """Whether the published file has exactly the artifact's bytes. A file untouched since
+        it was published (same size and time as recorded) is trusted to hold what the manifest
+        says; any other is compared byte for byte (never trusted: a file edited by hand must
+        not be carried into the new output)."""
+        path = self.root / artifact.path
+        try:
+            info = os.stat(path, follow_symlinks=False)
+        except OSError:
+            return False
+        if not statmode.S_ISREG(info.st_mode) or info.st_size != len(artifact.data):
+            return False
+        if (self.recorded.get(artifact.path) == (info.st_size, info.st_mtime_ns)
+                and artifact.path in self.hashes):
+            return self.hashes[artifact.path] == hashlib.sha256(artifact.data).hexdigest()
+        try:
+            return path.read_bytes() == artifact.data
+        except OSError:
+            return False
 
 
-def write_tree(root: Path, artifacts: Sequence[Artifact], previous: Path | None = None,
-               previous_hashes: dict[str, str] | None = None) -> None:
+def write_tree(root: Path, artifacts: Sequence[Artifact],
+               published: Published | None = None) -> int:
     """Write the artifacts under ``root``; a file whose bytes the published output already has
-    is hard-linked from it, so it keeps its modification time."""
-    hashes = previous_hashes or {}
+    is hard-linked from it, so it keeps its modification time. Returns how many files were
+    written rather than linked."""
+    written = 0
     for artifact in artifacts:
         target = root / artifact.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        if previous is not None and artifact.path in hashes:
-            source = previous / artifact.path
-            if hashes[artifact.path] == hashlib.sha256(artifact.data).hexdigest():
-                try:
-                    if target.exists():
-                        target.unlink()
-                    os.link(source, target)
-                    continue
-                except OSError:
-                    pass  # another file system, or the file went away: write it instead
+        if published is not None and published.holds(artifact):
+            try:
+                if target.exists():
+                    target.unlink()
+                os.link(published.root / artifact.path, target)
+                continue
+            except OSError:
+                pass  # another file system, or the file went away: write it instead
         if target.exists():
             target.unlink()  # never write through a hard link into the published output
         target.write_bytes(artifact.data)
+        written += 1
+    return written
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -224,13 +260,26 @@ def publish(staging: Path, out_dir: Path) -> None:
         staging.rename(out_dir)
         return
     if _exchange(staging, out_dir):
-        shutil.rmtree(staging)  # now holds the old output
+        discard(staging, out_dir)  # now holds the old output
         return
     # without renameat2: two renames; the old output survives under a backup name until the end
-    backup = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+    backup = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    backup.rmdir()
     out_dir.rename(backup)
     staging.rename(out_dir)
-    shutil.rmtree(backup)
+    discard(backup, out_dir)
+
+
+def discard(tree: Path, out_dir: Path) -> None:
+    """Remove a tree the build no longer needs (the old output, an unused staging folder)
+    without waiting (see :mod:`publisher.files`): renamed beside the output first, so that if
+    its removal is stopped, the next build removes what is left."""
+    if not tree.name.startswith(f".{out_dir.name}.old-"):
+        target = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        target.rmdir()
+        tree.rename(target)
+        tree = target
+    remove_later(tree)
 
 
 def staging_dir(out_dir: Path) -> Path:
@@ -242,8 +291,10 @@ def clean_stale_staging(out_dir: Path) -> None:
     """Remove what a killed build left beside the output (never the output itself)."""
     if not out_dir.parent.is_dir():
         return
-    for leftover in out_dir.parent.glob(f".{out_dir.name}.new-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    for pattern in (f".{out_dir.name}.new-*", f".{out_dir.name}.old-*"):
+        for leftover in out_dir.parent.glob(pattern):
+            with contextlib.suppress(OSError):  # being removed already
+                discard(leftover, out_dir)
 
 
 def site_contexts(
@@ -266,13 +317,62 @@ def site_contexts(
     }
 
 
+def inputs_key(options: BuildOptions) -> str:
+    """A digest of everything a build reads: every file of the content folder (services,
+    images, revisions, the configuration), the configuration given elsewhere, the templates,
+    publisher's code, the engines of the formats it may build and of the audits, the options
+    that change the output, and the clock (``SOURCE_DATE_EPOCH``)."""
+    from publisher.audit import engines_version
+
+    writers = registry()
+    names = sorted(writers if options.formats is None
+                   else (set(options.formats) | WEBSITE) & set(writers))
+    return digest(
+        __version__, code_version(),
+        str(options.content_dir.resolve()), str(options.out_dir.resolve()),
+        sorted(options.formats) if options.formats is not None else None,
+        options.audit, options.fail_on, os.environ.get("SOURCE_DATE_EPOCH", ""),
+        folder_digest(options.content_dir),
+        options.config_path.read_bytes() if options.config_path else b"",
+        folder_digest(options.formats_dir or formats_dir()),
+        [(name, writers[name].engine_version()) for name in names],
+        engines_version() if options.audit else "",
+    )
+
+
+def _unchanged(options: BuildOptions, store: Store, key: str, result: BuildResult) -> bool:
+    """Fill ``result`` from the last build's stamp when nothing it read has changed."""
+    last = stamp.unchanged(store, key, options.out_dir)
+    if last is None:
+        return False
+    result.diagnostics.extend(last.diagnostics)
+    result.findings = last.findings
+    result.audited = last.audited
+    result.services, result.languages = last.services, last.languages
+    result.cached_tasks = last.tasks
+    result.formats = dict(last.formats)
+    result.published = result.unchanged = True
+    result.out_dir = options.out_dir
+    return True
+
+
 def build(options: BuildOptions) -> BuildResult:
     started = time.perf_counter()
     diagnostics = Diagnostics()
     result = BuildResult(diagnostics)
     progress = options.progress
-    progress.stage("reading the content")
     store = Store(options.cache_root)
+    key = ""
+    if store.root is not None:
+        progress.stage("checking what changed")
+        try:
+            key = inputs_key(options)
+        except OSError:
+            key = ""  # a file could not be read: the usual path will say which
+        if key and _unchanged(options, store, key, result):
+            result.seconds = time.perf_counter() - started
+            return result
+    progress.stage("reading the content")
     site = load_site(options.content_dir, diagnostics, options.config_path, store)
     if site is None:
         return result
@@ -318,13 +418,14 @@ def build(options: BuildOptions) -> BuildResult:
         return result
     check_paths(artifacts)
     clean_stale_staging(options.out_dir)
-    previous = _published(options.out_dir)
+    previous = Published.of(options.out_dir, store)
     staging = staging_dir(options.out_dir)
     try:
         progress.stage("writing")
-        write_tree(staging, artifacts, options.out_dir, previous)
-        artifacts += audit_and_report(site, options, staging, artifacts, result, store,
-                                      previous)
+        written = write_tree(staging, artifacts, previous)
+        reports, written_reports = audit_and_report(site, options, staging, artifacts, result,
+                                                    store, previous)
+        artifacts += reports
         check_paths(artifacts)
         manifest_bytes = manifest(artifacts, build_time(site))
         (staging / "manifest.json").write_bytes(manifest_bytes)
@@ -338,20 +439,34 @@ def build(options: BuildOptions) -> BuildResult:
                 result.kept_dir = kept
             else:
                 shutil.rmtree(staging)
-        elif _same_manifest(options.out_dir, manifest_bytes):
-            shutil.rmtree(staging)  # nothing changed: leave every published file alone
+        elif written + written_reports == 0 and _same_manifest(options.out_dir, manifest_bytes):
+            discard(staging, options.out_dir)  # nothing changed: leave every file alone
             result.published = result.unchanged = True
             result.out_dir = options.out_dir
         else:
             publish(staging, options.out_dir)
             result.published = True
             result.out_dir = options.out_dir
+        result.formats = file_counts(artifacts)
+        if result.published and key:
+            stamp.record(store, key, options.out_dir, (a.path for a in artifacts),
+                         services=result.services, languages=result.languages,
+                         tasks=outcome.cached + outcome.rendered, formats=result.formats,
+                         audited=result.audited, diagnostics=diagnostics.items,
+                         findings=result.findings)
         store.prune()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     result.seconds = time.perf_counter() - started
     return result
+
+
+def file_counts(artifacts: Sequence[Artifact]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for artifact in artifacts:
+        counts[artifact.format] = counts.get(artifact.format, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _same_manifest(out_dir: Path, manifest_bytes: bytes) -> bool:
@@ -368,11 +483,11 @@ def audit_and_report(
     artifacts: list[Artifact],
     result: BuildResult,
     store: Store,
-    previous: dict[str, str],
-) -> list[Artifact]:
+    previous: Published,
+) -> tuple[list[Artifact], int]:
     """Audit what was written to ``staging``, then write the reports and statements (which are
     pages too, so they are audited in turn and the report is written again with their results).
-    Returns the report artifacts."""
+    Returns the report artifacts and how many of their files were written, not linked."""
     from publisher.audit import gate, inputs_for_build, run_audits
     from publisher.audits import AuditContext
     from publisher.reports import render_reports
@@ -386,17 +501,17 @@ def audit_and_report(
         options.progress.stage("auditing every output")
         findings = run_audits(inputs_for_build(staging, artifacts, site.documents), ctx,
                               diagnostics, store=store, paths=paths)
-    reports = render_reports(site, contexts, artifacts, findings, options.audit)
-    write_tree(staging, reports, options.out_dir, previous)
+    reports = render_reports(site, contexts, artifacts, findings, options.audit, store)
+    written = write_tree(staging, reports, previous)
     if options.audit:
         pages = [a for a in reports if a.media_type.startswith("text/html")]
         every_path = sorted(paths + [a.path for a in reports])
         findings += run_audits(inputs_for_build(staging, pages, {}), ctx, diagnostics,
                                store=store, paths=every_path)
         findings.sort(key=lambda f: (f.artifact, f.check, f.locator, f.outcome))
-        reports = render_reports(site, contexts, artifacts, findings, options.audit)
-        write_tree(staging, reports, options.out_dir, previous)
+        reports = render_reports(site, contexts, artifacts, findings, options.audit, store)
+        written = write_tree(staging, reports, previous)
         result.gate_failures = gate(findings, options.fail_on)
     result.findings = findings
     result.audited = options.audit
-    return reports
+    return reports, written

@@ -54,9 +54,12 @@ def folder_digest(folder: Path) -> str:
     """A hash of every file in a folder (templates, stylesheets), by path and content."""
     if not folder.is_dir():
         return digest("missing", folder.name)
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    return digest(*(f.relative_to(folder).as_posix() for f in files),
-                  *(f.read_bytes() for f in files))
+    hasher = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        for part in (path.relative_to(folder).as_posix().encode(), path.read_bytes()):
+            hasher.update(len(part).to_bytes(8, "big"))
+            hasher.update(part)
+    return hasher.hexdigest()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -71,15 +74,23 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def _diagnostic_to_json(d: Diagnostic) -> dict[str, Any]:
+def diagnostic_to_json(d: Diagnostic) -> dict[str, Any]:
     return {"code": d.code, "severity": int(d.severity), "message": d.message, "hint": d.hint,
             "span": [d.span.path, d.span.line, d.span.column] if d.span else None}
 
 
-def _diagnostic_from_json(data: dict[str, Any]) -> Diagnostic:
+def diagnostic_from_json(data: dict[str, Any]) -> Diagnostic:
     span = SourceSpan(*data["span"]) if data["span"] else None
     return Diagnostic(data["code"], Severity(data["severity"]), data["message"], span,
                       data["hint"])
+
+
+def finding_from_json(f: dict[str, Any]) -> Finding:
+    return Finding(
+        artifact=f["artifact"], check=f["check"], outcome=f["outcome"], message=f["message"],
+        criteria=Criteria(**{k: tuple(v) for k, v in f["criteria"].items()}),
+        impact=f["impact"], locator=f["locator"], figures=f["figures"],
+    )
 
 
 class Store:
@@ -123,7 +134,7 @@ class Store:
                 return None  # a damaged blob is a miss, never a wrong output
         self.used.add(key)
         self.hits += 1
-        return artifacts, [_diagnostic_from_json(d) for d in data["diagnostics"]]
+        return artifacts, [diagnostic_from_json(d) for d in data["diagnostics"]]
 
     def put_artifacts(
         self, key: str, artifacts: Sequence[Artifact], diagnostics: Iterable[Diagnostic]
@@ -141,7 +152,7 @@ class Store:
                 "format": artifact.format, "service": artifact.service, "lang": artifact.lang,
                 "label": artifact.label, "listed": artifact.listed, "meta": dict(artifact.meta),
             })
-        entry = {"artifacts": items, "diagnostics": [_diagnostic_to_json(d) for d in diagnostics]}
+        entry = {"artifacts": items, "diagnostics": [diagnostic_to_json(d) for d in diagnostics]}
         _write_atomic(self._entry("tasks", key), json.dumps(entry, sort_keys=True).encode())
         self.used.add(key)
 
@@ -153,15 +164,7 @@ class Store:
         except (OSError, ValueError):
             return None
         self.used.add(key)
-        return [
-            Finding(
-                artifact=f["artifact"], check=f["check"], outcome=f["outcome"],
-                message=f["message"], criteria=Criteria(**{k: tuple(v) for k, v in
-                                                           f["criteria"].items()}),
-                impact=f["impact"], locator=f["locator"], figures=f["figures"],
-            )
-            for f in data
-        ]
+        return [finding_from_json(f) for f in data]
 
     def put_findings(self, key: str, findings: Sequence[Finding]) -> None:
         if self.root is None:
@@ -192,13 +195,27 @@ class Store:
         _write_atomic(self._entry(kind, key).with_suffix(".pickle"), data)
         self.used.add(key)
 
+    def read(self, name: str) -> bytes | None:
+        """A small named file of the cache (the last build's stamp)."""
+        if self.root is None:
+            return None
+        try:
+            return (self.root / name).read_bytes()
+        except OSError:
+            return None
+
+    def write(self, name: str, data: bytes) -> None:
+        if self.root is not None:
+            _write_atomic(self.root / name, data)
+
     def prune(self) -> None:
         """Forget entries this build did not use, and blobs no entry names."""
         if self.root is None or not self.root.is_dir():
             return
         keep: set[str] = set()
         for kind, pattern in (("tasks", "*/*.json"), ("findings", "*/*.json"),
-                              ("parsed", "*/*.pickle")):
+                              ("parsed", "*/*.pickle"), ("pages", "*/*.pickle"),
+                              ("memo", "*/*.pickle")):
             for entry in (self.root / kind).glob(pattern):
                 if entry.stem not in self.used:
                     entry.unlink(missing_ok=True)

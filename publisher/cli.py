@@ -86,14 +86,12 @@ def summary(console: Console, result: BuildResult, out_dir: Path) -> None:
     errors = len(result.diagnostics.errors)
     warnings = len(result.diagnostics.warnings)
     if result.published:
-        by_format: dict[str, int] = {}
-        for artifact in result.artifacts:
-            by_format[artifact.format] = by_format.get(artifact.format, 0) + 1
-        formats = ", ".join(f"{count} {name}" for name, count in sorted(by_format.items()))
+        formats = ", ".join(f"{count} {name}" for name, count in result.formats.items())
         verb = "unchanged" if result.unchanged else "published"
         console.print(
             f"[green]{verb}[/green] {result.services} services in {result.languages} "
-            f"languages to {out_dir}/ in {result.seconds:.1f} s: {len(result.artifacts)} files "
+            f"languages to {out_dir}/ in {result.seconds:.1f} s: "
+            f"{sum(result.formats.values())} files "
             f"({formats}); {result.rendered_tasks} tasks rendered, {result.cached_tasks} from "
             f"the cache; {warnings} warnings"
         )

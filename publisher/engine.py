@@ -114,8 +114,23 @@ def render_task(spec: BuildSpec, task: Task, alternates: tuple[Artifact, ...]) -
                       time.perf_counter() - started, failed)
 
 
+def _memo(store: Store, writer_key: str) -> Callable[[str, Callable[[], Any]], Any]:
+    """A writer's memo (see :class:`RenderContext`) backed by the build's cache."""
+
+    def memo(key: str, compute: Callable[[], Any]) -> Any:
+        full = digest("memo", writer_key, key)
+        value = store.get_object("memo", full)
+        if value is None:
+            value = compute()
+            store.put_object("memo", full, value)
+        return value
+
+    return memo
+
+
 def _context(state: _State, lang: str, options: Options,
-             alternates: tuple[Artifact, ...] = ()) -> RenderContext:
+             alternates: tuple[Artifact, ...] = (),
+             memo: Callable[[str, Callable[[], Any]], Any] | None = None) -> RenderContext:
     config = state.site.config
     return RenderContext(
         config=config,
@@ -128,6 +143,7 @@ def _context(state: _State, lang: str, options: Options,
         options=options,
         diagnostics=Diagnostics(),
         alternates=alternates,
+        **({"memo": memo} if memo else {}),
     )
 
 
@@ -366,7 +382,8 @@ def run_plan(
     for name, (writer, options) in sorted(writers.items(), key=lambda i: (i[1][0].site_order,
                                                                            i[0])):
         task = Task(name, None, None)
-        contexts = {lang: _context(_STATE, lang, options) for lang in site.config.language_codes}
+        contexts = {lang: _context(_STATE, lang, options, memo=_memo(store, keys.writer_keys[name]))
+                    for lang in site.config.language_codes}
         started = time.perf_counter()
         try:
             produced = writer.render_site(site, contexts, tuple(outcome.artifacts))

@@ -24,6 +24,7 @@ import jinja2
 
 from publisher import __version__
 from publisher.audits import IMPACTS, Finding
+from publisher.cache import Store, code_version, digest, folder_digest
 from publisher.criteria import CAF, ISO11367, WCAG22, wcag_label, wcag_url
 from publisher.i18n import N_
 from publisher.writers import Artifact, RenderContext, Site
@@ -350,9 +351,14 @@ def render_reports(
     artifacts: Sequence[Artifact],
     findings: Sequence[Finding],
     audited: bool,
+    store: Store | None = None,
 ) -> list[Artifact]:
+    """The report, its detail pages and the statements. With a ``store``, a detail page whose
+    files and findings are unchanged is taken from the cache (a large catalogue has a
+    thousand of them, and an edit changes one)."""
     from publisher.writers.html import WRITER as HTML
 
+    store = store or Store(None)
     config = site.config
     default = contexts[config.default_language]
     env = _env(default.formats_dir)
@@ -377,15 +383,14 @@ def render_reports(
     # the matrix: one row per service, one column per (language, format)
     formats = sorted({s.format for s in summaries if s.service}, key=_format_order)
     languages = list(config.language_codes)
-    rows = []
-    for service in site.service_ids():
-        cells = []
-        for lang in languages:
-            for fmt in formats:
-                match = [s for s in summaries if s.service == service and s.lang == lang
-                         and s.format == fmt]
-                cells.append(match[0] if match else None)
-        rows.append({"service": service, "cells": cells})
+    first: dict[tuple[str | None, str | None, str], ArtifactSummary] = {}
+    for summary in summaries:
+        first.setdefault((summary.service, summary.lang, summary.format), summary)
+    rows = [
+        {"service": service,
+         "cells": [first.get((service, lang, fmt)) for lang in languages for fmt in formats]}
+        for service in site.service_ids()
+    ]
     index_path = f"{REPORT_DIR}/index.html"
     totals = Counter(f.outcome for f in findings)
     site_pages = [s for s in summaries if not s.service]
@@ -404,7 +409,15 @@ def render_reports(
     for summary in summaries:
         groups[_detail_page(summary)].append(summary)
     order = {"failed": 0, "cannot-tell": 1, "passed": 2}
+    page_key = digest("report detail page", code_version(), folder_digest(default.formats_dir),
+                      config.model_dump_json(), default.lang, when.isoformat(), index_path)
     for path, members in sorted(groups.items()):
+        key = digest(page_key, path, [(m.path, m.service, m.lang, m.format,
+                                       [f.to_json() for f in m.findings]) for m in members])
+        cached = store.get_object("pages", key)
+        if isinstance(cached, Artifact):
+            out.append(cached)
+            continue
         sections = [
             {
                 "summary": summary,
@@ -420,6 +433,7 @@ def render_reports(
         title = members[0].service or default.locale.gettext("Site pages")
         out.append(page(path, "artifact.html", default, title=title, sections=sections,
                         index_url=relative(path, index_path)))
+        store.put_object("pages", key, out[-1])
     out.append(Artifact(f"{REPORT_DIR}/report.json", report_json(summaries, when, audited),
                         "application/json", "report-json", listed=False))
     out.append(Artifact(f"{REPORT_DIR}/earl.jsonld", earl(summaries, site, when),

@@ -17,7 +17,7 @@ import pytest
 
 from publisher.build import BuildOptions, BuildResult, build, formats_dir
 
-from .conftest import tree_digest
+from .conftest import service_text, tree_digest
 
 FAST = ["html", "braille"]
 
@@ -96,6 +96,94 @@ def test_changing_the_configuration_rebuilds_everything(content: Path, tmp_path:
     config = content / "site.yaml"
     config.write_text(config.read_text().replace("Test Town", "Test City"))
     assert len(rendered(run(content, out))) == 4
+
+
+# ------------------------------------------------------------------ no-op and reading
+
+
+def test_a_no_op_build_does_not_read_the_content_again(
+    content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no input changed, the last build's stamp answers: nothing is parsed or rendered,
+    and the build says what the last one said."""
+    out = tmp_path / "site"
+    first = run(content, out)
+    before = stat_of(out)
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the content was read again")
+
+    monkeypatch.setattr("publisher.build.load_site", no_reading)
+    again = run(content, out)
+    assert again.unchanged and rendered(again) == set()
+    assert again.formats == first.formats and again.services == first.services
+    assert [d.format() for d in again.diagnostics] == [d.format() for d in first.diagnostics]
+    assert stat_of(out) == before
+
+
+def test_without_the_stamp_a_no_op_still_replaces_nothing(content: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    run(content, out)
+    before = stat_of(out)
+    (tmp_path / ".site.cache" / "last-build.json").unlink()
+    again = run(content, out)
+    assert again.unchanged and rendered(again) == set()
+    assert stat_of(out) == before
+
+
+def test_an_output_file_edited_by_hand_is_restored(content: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    run(content, out)
+    page = out / "en" / "sample" / "index.html"
+    published = page.read_bytes()
+    page.write_bytes(published.replace(b"Some text.", b"Vandalised."))
+    again = run(content, out)
+    assert not again.unchanged
+    assert page.read_bytes() == published
+    (out / "en" / "sample" / "sample-en.brf").unlink()
+    assert not run(content, out).unchanged
+    assert (out / "en" / "sample" / "sample-en.brf").is_file()
+
+
+def test_reading_parses_only_the_files_that_changed(
+    content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher.parse import BodyParser
+
+    out = tmp_path / "site"
+    run(content, out)
+    parsed: list[str] = []
+    original = BodyParser.parse
+
+    def counting(self: BodyParser, body: str) -> object:
+        parsed.append(self.source.as_posix())
+        return original(self, body)
+
+    monkeypatch.setattr(BodyParser, "parse", counting)
+    page = content / "fr" / "sample.md"
+    page.write_text(page.read_text().replace("Du texte.", "Un autre texte."))
+    run(content, out)
+    assert parsed == ["fr/sample.md"]
+
+
+def test_a_cached_parse_is_checked_against_the_files_it_links_to(
+    content: Path, tmp_path: Path
+) -> None:
+    """sample.md does not change, but the service it links to goes: its cached parse must not
+    hide the broken link."""
+    other = content / "en" / "other.md"
+    other.write_text(service_text(id="other", title="Other service", body="Text.\n"))
+    page = content / "en" / "sample.md"
+    page.write_text(page.read_text().replace("Some text.", "See [the other](other.md)."))
+    out = tmp_path / "site"
+    run(content, out)
+    other.unlink()
+    result = build(BuildOptions(content_dir=content, out_dir=out, formats=FAST, audit=False,
+                                jobs=1))
+    assert not result.published
+    assert [(d.code, d.span.path if d.span else "") for d in result.diagnostics.errors] == [
+        ("C207", str(page.relative_to(Path.cwd())) if page.is_relative_to(Path.cwd())
+         else str(page))]
 
 
 def test_parallel_and_serial_builds_are_identical(content: Path, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import pkgutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -103,6 +103,11 @@ class RenderContext:
     options: BaseModel
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     alternates: tuple[Artifact, ...] = ()
+    #: ``memo(key, compute)``: ``compute()``, or what it returned on an earlier build for the
+    #: same ``key`` (which must name every input of ``compute`` besides the writer's own code,
+    #: templates and engines). The build gives site passes one backed by its cache, so that a
+    #: site-wide output made of parts (a search index per language) remakes only what changed.
+    memo: Callable[[str, Callable[[], Any]], Any] = field(default=lambda key, compute: compute())
 
     @property
     def lang(self) -> str:

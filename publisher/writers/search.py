@@ -16,6 +16,7 @@ JavaScript.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,8 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
+from publisher.cache import digest
+from publisher.files import remove_later
 from publisher.model import Document
 from publisher.writers import Artifact, RenderContext, Site, Writer, page_path
 from publisher.writers.html import CSP, relative
@@ -59,7 +62,8 @@ def build_index(pages: Sequence[tuple[str, bytes]]) -> dict[str, bytes]:
     service answers each request only after a fixed poll delay, so adding pages one by one
     would cost a tenth of a second each, and reading the bundle back through the pipe can
     overflow its buffer on a large site."""
-    with tempfile.TemporaryDirectory(prefix="publisher-search-") as scratch:
+    scratch = tempfile.mkdtemp(prefix="publisher-search-")
+    try:
         site_dir = Path(scratch) / "site"
         out_dir = Path(scratch) / BUNDLE_DIR
         for path, data in pages:
@@ -72,6 +76,8 @@ def build_index(pages: Sequence[tuple[str, bytes]]) -> dict[str, bytes]:
             name = file.relative_to(out_dir).as_posix()
             if file.is_file() and not name.startswith(_UNUSED):
                 bundle[name] = file.read_bytes()
+    finally:
+        remove_later(Path(scratch))  # a folder per page: see publisher.files
     entry = "pagefind-entry.json"
     if entry in bundle:
         # Pagefind lists the languages in hash-map order, which changes from run to run
@@ -79,6 +85,30 @@ def build_index(pages: Sequence[tuple[str, bytes]]) -> dict[str, bytes]:
         bundle[entry] = json.dumps(data, ensure_ascii=False, sort_keys=True,
                                    separators=(",", ":")).encode()
     return bundle
+
+
+def merge_bundles(bundles: Sequence[dict[str, bytes]]) -> dict[str, bytes]:
+    """One Pagefind bundle from bundles of distinct languages: their files side by side (the
+    files they share, the script and the worker, are the same bytes), and one entry file
+    listing every language."""
+    entry = "pagefind-entry.json"
+    merged: dict[str, bytes] = {}
+    languages: dict[str, object] = {}
+    head: dict[str, object] = {}
+    for bundle in bundles:
+        for name, data in bundle.items():
+            if name == entry:
+                document = json.loads(data)
+                languages.update(document.pop("languages", {}))
+                if head and document != head:
+                    raise ValueError("Pagefind bundles of different versions or settings")
+                head = document
+            elif merged.setdefault(name, data) != data:
+                raise ValueError(f"two Pagefind bundles differ in their shared file {name}")
+    if bundles:
+        merged[entry] = json.dumps({**head, "languages": languages}, ensure_ascii=False,
+                                   sort_keys=True, separators=(",", ":")).encode()
+    return dict(sorted(merged.items()))
 
 
 async def _index(site_dir: Path, out_dir: Path) -> None:
@@ -120,15 +150,23 @@ class SearchWriter(Writer):
         contexts: Mapping[str, RenderContext],
         artifacts: tuple[Artifact, ...],
     ) -> list[Artifact]:
-        pages = sorted(
-            (artifact.path, artifact.data)
-            for artifact in artifacts
-            if artifact.format == "html" and artifact.service and artifact.lang
-        )
+        by_lang: dict[str, list[tuple[str, bytes]]] = {}
+        for artifact in sorted(artifacts, key=lambda a: a.path):
+            if artifact.format == "html" and artifact.service and artifact.lang:
+                by_lang.setdefault(artifact.lang, []).append((artifact.path, artifact.data))
+        # Pagefind indexes each language apart in any case: one run per language, each kept
+        # in the cache by its pages' bytes, so that an edit re-indexes one language only
+        first = next(iter(contexts.values()))
+        bundles = [
+            first.memo(digest("pagefind", [(path, hashlib.sha256(data).hexdigest())
+                                           for path, data in pages]),
+                       lambda pages=pages: build_index(pages))  # type: ignore[misc]
+            for _, pages in sorted(by_lang.items())
+        ]
         out = [
             Artifact(f"{BUNDLE_DIR}/{name}", data, _media_type(name), "search-index",
                      listed=False)
-            for name, data in build_index(pages).items()
+            for name, data in merge_bundles(bundles).items()
         ]
         for lang, ctx in contexts.items():
             out.append(self._search_page(ctx, lang))
