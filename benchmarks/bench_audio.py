@@ -1,21 +1,26 @@
-"""How long the audio notices take, against bare espeak-ng speaking the same scripts.
+"""How long the audio notices take, against their bare engines: espeak-ng and ffmpeg's LAME.
 
 Run: ``.venv/bin/python benchmarks/bench_audio.py [--limit N] [--content DIR]``. Renders the audio
 notices of the example content (``content/`` through ``load_site``; a small synthetic set when
 there is none), then has the ``espeak-ng`` command speak the same spoken scripts, one WAV per
-notice, with the same voices and rate, and prints both times and their ratio. The difference is
-the price of what a published notice needs beyond raw speech: a checked piece per sentence,
-loudness mastering (BS.1770), MP3 encoding and reading it back, captions and transcript.
+notice, with the same voices and rates, and ffmpeg encode each WAV to MP3 with the writer's own
+encoder command (same bitrate, tags and flags). It prints CPU time (user + system, child
+processes included: the machine may be shared, so wall time is printed too but is not the
+measure) for the writer and for each bare engine, and the writer's ratio against both engines
+together and against espeak-ng alone. The difference is the price of what a published notice
+needs beyond raw speech and encoding: a checked piece per sentence, loudness and true-peak
+mastering (BS.1770) measured on the MP3 decoded back, captions and transcript.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import subprocess
 import sys
 import tempfile
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +31,34 @@ from publisher.i18n import Locale  # noqa: E402
 from publisher.model import Document  # noqa: E402
 from publisher.speech import script  # noqa: E402
 from publisher.writers import RenderContext, Site  # noqa: E402
-from publisher.writers.audio import WRITER, AudioOptions, _paces  # noqa: E402
+from publisher.writers.audio import WRITER, AudioOptions, _paces, encoder_command  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Times:
+    cpu: float  # user + system, this process and its finished children
+    wall: float
+
+    def plus(self, other: Times) -> Times:
+        return Times(self.cpu + other.cpu, self.wall + other.wall)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.start = self._now()
+
+    @staticmethod
+    def zero() -> Times:
+        return Times(0.0, 0.0)
+
+    @staticmethod
+    def _now() -> Times:
+        t = os.times()
+        return Times(t.user + t.system + t.children_user + t.children_system, t.elapsed)
+
+    def lap(self) -> Times:
+        now = self._now()
+        return Times(now.cpu - self.start.cpu, now.wall - self.start.wall)
 
 
 def load(content: Path) -> tuple[Site, list[Document]]:
@@ -56,7 +88,7 @@ def main() -> None:
     options = AudioOptions.model_validate(site.config.format_options("audio"))
     paces = _paces(ROOT / "formats" / "audio" / "voices.yaml")
 
-    started = time.perf_counter()
+    clock = Clock()
     seconds_of_audio = 0.0
     failures = 0
     for doc in docs:
@@ -73,27 +105,45 @@ def main() -> None:
         seconds_of_audio += float(artifacts[0].meta["duration_seconds"])
         print(f"  {artifacts[0].path}: {artifacts[0].meta['duration_seconds']:.0f} s, "
               f"{artifacts[0].meta['words_per_minute']:.0f} words/min, "
-              f"{artifacts[0].meta['loudness_lufs']:.1f} LUFS", flush=True)
-    project = time.perf_counter() - started
+              f"{artifacts[0].meta['loudness_lufs']:.1f} LUFS, "
+              f"{artifacts[0].meta['true_peak_dbtp']:.1f} dBTP", flush=True)
+    project = clock.lap()
 
-    started = time.perf_counter()
+    speech = Clock.zero()
+    encoding = Clock.zero()
     with tempfile.TemporaryDirectory() as tmp:
         for index, doc in enumerate(docs):
             text = "\n".join(s.spoken for s in script(
                 doc, Locale(doc.lang), site.config.organisation_name(doc.lang)))
             voice = options.voice_for(doc.lang)
             rate = round(options.rate_wpm * paces.get(voice, 1.0))
+            wav = Path(tmp) / f"{index}.wav"
+            clock = Clock()
             subprocess.run(
-                ["espeak-ng", "-v", voice.rsplit("/", 1)[-1], "-s", str(rate),
-                 "-w", f"{tmp}/{index}.wav", text],
+                ["espeak-ng", "-v", voice.rsplit("/", 1)[-1], "-s", str(rate), "-w", str(wav),
+                 text],
                 check=True, capture_output=True,
             )
-    bare = time.perf_counter() - started
+            speech = speech.plus(clock.lap())
+            clock = Clock()
+            subprocess.run(
+                encoder_command(doc, options, site.config.organisation_name(doc.lang),
+                                ["-i", str(wav)], wav.with_suffix(".mp3")),
+                check=True, capture_output=True,
+            )
+            encoding = encoding.plus(clock.lap())
+    bare = speech.plus(encoding)
 
     print(f"notices: {len(docs)} ({failures} failed), {seconds_of_audio / 60:.1f} min of audio")
-    print(f"publisher audio writer: {project:.2f} s")
-    print(f"bare espeak-ng to WAV:  {bare:.2f} s")
-    print(f"ratio: {project / bare:.1f}x")
+    print("                                 CPU s    wall s")
+    print(f"publisher audio writer:       {project.cpu:8.2f}  {project.wall:8.2f}")
+    print(f"bare espeak-ng to WAV:        {speech.cpu:8.2f}  {speech.wall:8.2f}")
+    print(f"bare ffmpeg WAV to MP3:       {encoding.cpu:8.2f}  {encoding.wall:8.2f}")
+    print(f"bare engines together:        {bare.cpu:8.2f}  {bare.wall:8.2f}")
+    print(f"ratio (CPU) against both engines: {project.cpu / bare.cpu:.2f}x, "
+          f"against espeak-ng alone: {project.cpu / speech.cpu:.2f}x")
+    print(f"ratio (wall) against both engines: {project.wall / bare.wall:.2f}x, "
+          f"against espeak-ng alone: {project.wall / speech.wall:.2f}x")
 
 
 if __name__ == "__main__":

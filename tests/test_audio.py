@@ -482,3 +482,34 @@ def test_audit_checks_pace_against_the_configured_rate(
     assert _check(findings, "audio.pace") == "failed"
     # without the source document the pace cannot be told, and says so
     assert _check(audit([copy["mp3"]], None), "audio.pace") == "cannot-tell"
+
+
+# ---------------------------------------------------------------- the meters
+
+
+def test_meters_agree_with_the_reference_computations() -> None:
+    """The loudness meter without pyloudnorm's per-block loop and the true-peak search that
+    computes only the chunks that can matter give the reference figures: pyloudnorm's, and the
+    peak of the whole signal oversampled by upfirdn."""
+    import numpy as np
+    import pyloudnorm
+    from scipy import signal
+
+    rng = np.random.default_rng(7)
+    for length in (9000, 22050 * 7 + 13, 22050 * 7 + 2205):
+        samples = rng.standard_normal(length) * 0.2
+        samples[: length // 3] *= 0.001  # a quiet stretch the gates must leave out
+        samples[-50:] = 0.9  # a loud end, where a block is cut short
+        expected = pyloudnorm.Meter(22050).integrated_loudness(samples)
+        assert abs(audio_writer.integrated_loudness(samples, 22050) - expected) < 1e-6
+        oversampled = signal.upfirdn(audio_writer._interpolation_taps(), samples, 4)
+        expected = 20 * np.log10(np.max(np.abs(oversampled)))
+        assert abs(audio_writer.true_peak(samples, 22050) - expected) < 1e-9
+        # the limiter's view: each sample's four interpolated values, exact above a threshold
+        over = oversampled[24: 24 + 4 * length]
+        over = np.pad(over, (0, 4 * length - len(over)))
+        peaks = audio_writer.sample_peaks(samples, 0.5)
+        reference = np.abs(over).reshape(length, 4).max(axis=1)
+        loud = reference >= 0.5
+        assert np.allclose(peaks[loud], reference[loud], rtol=0, atol=1e-12)
+    assert audio_writer.true_peak(np.zeros(0), 22050) == float("-inf")
