@@ -211,3 +211,46 @@ def test_without_an_index_the_form_leads_to_the_catalogue(
     catalogue = (out / "fr").as_uri() + "/"
     WebDriverWait(driver, 20).until(lambda d: d.current_url.split("?")[0] in (
         catalogue, catalogue + "index.html"))
+
+
+# ------------------------------------------------------------------ made per language
+
+
+def test_the_index_made_per_language_is_the_index_made_at_once(
+    built: tuple[Path, BuildResult]
+) -> None:
+    """Pagefind runs once per language (so that an edit re-indexes one language); merged, the
+    bundles are byte for byte the bundle of one run over every page."""
+    from publisher.writers.search import merge_bundles
+
+    _, result = built
+    pages = sorted((a.path, a.data) for a in result.artifacts if a.format == "html")
+    langs = sorted({a.lang for a in result.artifacts if a.format == "html" and a.lang})
+    merged = merge_bundles([build_index([p for p in pages if p[0].startswith(f"{lang}/")])
+                            for lang in langs])
+    assert merged == build_index(pages)
+
+
+def test_an_edit_re_indexes_its_language_only(
+    content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher.writers import search
+
+    options = BuildOptions(content_dir=content, out_dir=tmp_path / "site", formats=["html"],
+                           audit=False, jobs=1)
+    assert build(options).published
+    indexed: list[list[str]] = []
+    original = search.build_index
+
+    def recording(pages: list[tuple[str, bytes]]) -> dict[str, bytes]:
+        indexed.append([path for path, _ in pages])
+        return original(pages)
+
+    monkeypatch.setattr(search, "build_index", recording)
+    page = content / "fr" / "sample.md"
+    page.write_text(page.read_text().replace("Du texte.", "Un autre texte."))
+    result = build(options)
+    assert result.published and not result.unchanged
+    assert indexed == [["fr/sample/index.html"]]
+    entry = json.loads((tmp_path / "site" / "pagefind" / "pagefind-entry.json").read_bytes())
+    assert sorted(entry["languages"]) == ["en", "fr"]
