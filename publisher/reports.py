@@ -84,7 +84,9 @@ def summarise(artifacts: Sequence[Artifact], findings: Sequence[Finding]) -> lis
     by_path = {
         a.path: ArtifactSummary(a.path, a.service, a.lang, a.format)
         for a in artifacts
-        if a.format != "asset"
+        # the stylesheets and scripts, and Pagefind's index files (data for the search page,
+        # which is itself audited), are not documents a person reads
+        if a.format not in {"asset", "search-index"}
     }
     for finding in findings:
         summary = by_path.get(finding.artifact)

@@ -39,7 +39,6 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 from pydantic import Field
-from scipy import ndimage, signal
 
 from publisher.diagnostics import Diagnostic, Severity
 from publisher.model import Document
@@ -126,6 +125,7 @@ def _k_weighting(rate: int) -> Signal:
 
 
 def k_weighted(samples: Signal, rate: int) -> Signal:
+    from scipy import signal  # SciPy is imported when audio is made, not at start-up
     return np.asarray(signal.sosfilt(_k_weighting(rate), samples), dtype=np.float64)
 
 
@@ -177,6 +177,7 @@ def integrated_loudness(samples: Signal, rate: int) -> float:
 def _interpolation_taps() -> Signal:
     """The 49-tap interpolation filter of the true-peak meter (12 taps a phase), as ITU-R
     BS.1770-4 annex 2 suggests."""
+    from scipy import signal  # SciPy is imported when audio is made, not at start-up
     return np.asarray(signal.firwin(49, 1 / OVERSAMPLING, window=("kaiser", 5.0))
                       * OVERSAMPLING, dtype=np.float64)
 
@@ -199,6 +200,7 @@ def _chunk_peaks(padded: Signal, chunks: npt.NDArray[np.int64]) -> Signal:
     instant's largest magnitude over the four phases. ``padded`` is the signal after as many
     zeros as a phase has taps less one (``span``), so that instant ``q`` of phase ``p`` is
     ``sum(h_p[k] * padded[q + span - k])``, as ``upfirdn`` computes it."""
+    from scipy import ndimage  # SciPy is imported when audio is made, not at start-up
     phases, _ = _phases()
     span = phases.shape[1] - 1
     windows = padded[(chunks * PEAK_CHUNK)[:, None] + np.arange(PEAK_CHUNK + span)[None, :]]
@@ -500,6 +502,7 @@ def _limiter_gain(need: Signal, low: npt.NDArray[np.int64], rate: int) -> list[t
     under 1): the need held over a 5 ms window and smoothed, never above the need. Returned
     as (start, gains) stretches around those samples; the gain is exactly 1 everywhere else,
     as the same filters over the whole signal would give."""
+    from scipy import ndimage  # SciPy is imported when audio is made, not at start-up
     width = max(1, int(LIMITER_HOLD * rate))
     if len(low) == 0:
         return []

@@ -457,8 +457,11 @@ def catalogue_jsonld(site: Site, contexts: Mapping[str, RenderContext]) -> bytes
     for code in sorted(used_languages):
         graph.append({"@id": LANGUAGE + code, "@type": "LinguisticSystem"})
     graph.sort(key=lambda item: str(item["@id"]))
-    document = {"@context": [CPSV_AP_CONTEXT, PREFIXES], "@graph": graph}
-    return (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
+    # one node a line: readable in a diff, and written by json's C encoder (an indented dump
+    # takes its Python one, five seconds for a thousand services)
+    context = json.dumps([CPSV_AP_CONTEXT, PREFIXES], ensure_ascii=False, sort_keys=True)
+    nodes = ",\n".join(json.dumps(node, ensure_ascii=False, sort_keys=True) for node in graph)
+    return f'{{"@context": {context},\n"@graph": [\n{nodes}\n]}}\n'.encode()
 
 
 # ------------------------------------------------------------------ CSV
