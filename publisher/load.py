@@ -127,11 +127,14 @@ def _load_site(
 def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -> list[_Source]:
     sources: list[_Source] = []
     root = content_dir.resolve()
+    shown_root = display_path(content_dir)
     for path in sorted(content_dir.rglob("*.md")):
         rel = PurePosixPath(path.relative_to(content_dir).as_posix())
-        shown = display_path(path)
         # rglob does not descend into linked folders: only the file itself can be a link
-        if path.is_symlink() and not path.resolve().is_relative_to(root):
+        link = path.is_symlink()
+        shown = (display_path(path) if link
+                 else rel.as_posix() if shown_root == "." else f"{shown_root}/{rel}")
+        if link and not path.resolve().is_relative_to(root):
             diagnostics.error(
                 "C206",
                 "this file is a symbolic link to outside the content folder",
