@@ -141,6 +141,10 @@ class Browser:
         """Run JavaScript in the page (works even while page scripts are disabled)."""
         return self.driver.execute_script(source, *args)
 
+    def run_async(self, source: str, *args: Any) -> Any:
+        """Run JavaScript that ends by calling its last argument with the result."""
+        return self.driver.execute_async_script(source, *args)
+
     def press(self, *keys: str) -> None:
         """Press keys as a keyboard user does, on whatever element has focus."""
         ActionChains(self.driver).send_keys(*keys).perform()

@@ -272,3 +272,91 @@ def test_a_page_that_breaks_the_browser_checks_is_not_examined(
     assert {f.outcome for f in browser_checks} == {"cannot-tell"}
     assert "could not be examined" in browser_checks[0].message
     assert outcome(page, "html.valid") == "passed"
+
+
+def test_only_pages_that_may_run_scripts_are_loaded_again_without_them(
+    findings: dict[str, list[Finding]],
+) -> None:
+    def method(name: str) -> str:
+        return next(f for f in findings[name] if f.check == "page.no-js").figures["without_js"]
+
+    assert method("needs-js.html") == html_audit.NO_JS_RELOADED
+    assert method("good.html") == html_audit.NO_JS_SAME_PAGE  # its JSON-LD is never run
+    assert method("foreign.htm") == html_audit.NO_JS_SAME_PAGE
+
+
+@pytest.mark.parametrize(
+    ("markup", "reason"),
+    [
+        ('<script type="application/ld+json">{"a": 1}</script><main>Text</main>', None),
+        ("<main><h1>Plain</h1><p>Nothing runs here, nothing depends on it.</p></main>", None),
+        ("<main></main><script>document.currentScript.remove()</script>", "script"),
+        ('<SCRIPT type="module" src="x.js"></SCRIPT>', "script"),
+        ('<script type="application/ld+json" src="x.js"></script>', "script"),
+        ("<svg><script>alert(1)</script></svg>", "script"),
+        ('<body onload="fill()"><main></main>', "event handler"),
+        ('<img src="x.png" alt=""/onerror=fill()>', "event handler"),
+        ("<main><noscript>Turn on JavaScript</noscript></main>", "noscript"),
+        ('<iframe src="other.html"></iframe>', "iframe"),
+        ("<style>@media (scripting: none) { main > * { display: none } }</style>", "scripting"),
+        ('<link rel="stylesheet" media="(&#115;cripting: none)" href="a.css">', "scripting"),
+        ('<meta http-equiv="refresh" content="0; url=other.html">', "refresh"),
+        ('<style>@import "more.css";</style>', "@import"),
+    ],
+)
+def test_what_makes_a_page_differ_without_javascript(
+    tmp_path: Path, markup: str, reason: str | None
+) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(f"<!DOCTYPE html><title>T</title>{markup}", encoding="utf-8")
+    found = html_audit.why_reload_without_js(page, [None])
+    assert found is None if reason is None else reason in str(found), found
+    page.write_bytes("<main>Text</main>".encode("utf-16"))
+    assert "encoding" in str(html_audit.why_reload_without_js(page, []))
+
+
+def test_style_sheets_that_depend_on_scripting_are_seen(tmp_path: Path) -> None:
+    sheet = tmp_path / "a.css"
+    sheet.write_text("main { color: #222 }", encoding="utf-8")
+    page = tmp_path / "page.html"
+    page.write_text('<!DOCTYPE html><link rel="stylesheet" href="a.css"><main>Text</main>')
+    assert html_audit.why_reload_without_js(page, [sheet.as_uri()]) is None
+    sheet.write_text(r"@media (\73 cripting: none) { main > * { display: none } }")
+    assert "scripting" in str(html_audit.why_reload_without_js(page, [sheet.as_uri()]))
+    assert "could not be read" in str(
+        html_audit.why_reload_without_js(page, [(tmp_path / "gone.css").as_uri()])
+    )
+    assert "not a local file" in str(
+        html_audit.why_reload_without_js(page, ["https://cdn.example/a.css"])
+    )
+
+
+def test_pages_that_need_javascript_in_hidden_ways_fail_no_js(tmp_path: Path) -> None:
+    """Each page hides its need of JavaScript from a look at the page once scripts have run:
+    the script removes itself, the content comes from an event handler, a style sheet hides it
+    when scripts are off. The control page uses noscript and works either way."""
+    text = "<h1>Library cards</h1><p>Anyone who lives in the city can get a card for free.</p>"
+    fill = f"document.querySelector('main').innerHTML = '{text}'"
+    head = '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>T</title>'
+    pages = {
+        "self-removing.html": f"{head}</head><body><main></main>"
+        f"<script>{fill}; document.currentScript.remove();</script></body></html>",
+        "handler.html": f'{head}</head><body onload="{fill}"><main></main></body></html>',
+        "css.html": f'{head}<link rel="stylesheet" href="hide.css"></head><body>'
+        f"<main>{text}</main></body></html>",
+        "noscript.html": f"{head}</head><body><main>{text}"
+        "<noscript><p>Some features need JavaScript.</p></noscript></main></body></html>",
+    }
+    for name, source in pages.items():
+        (tmp_path / name).write_text(source, encoding="utf-8")
+    hide = r"@media (\73 cripting: none) { main > * { display: none } }"
+    (tmp_path / "hide.css").write_text(hide, encoding="utf-8")
+    inputs = [AuditInput(tmp_path / name, name) for name in pages]
+    found = AUDIT.audit(inputs, AuditContext(config=None, root=None))
+    no_js = {f.artifact: f for f in found if f.check == "page.no-js"}
+    for name in ("self-removing.html", "handler.html", "css.html"):
+        assert no_js[name].outcome == "failed", (name, no_js[name])
+        assert no_js[name].figures["main_text_without_js"] == 0
+        assert no_js[name].figures["without_js"] == html_audit.NO_JS_RELOADED
+    assert no_js["noscript.html"].outcome == "passed"
+    assert no_js["noscript.html"].figures["without_js"] == html_audit.NO_JS_RELOADED

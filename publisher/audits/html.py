@@ -18,6 +18,7 @@ or in the folder named by the ``PUBLISHER_NODE_MODULES`` environment variable.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -50,10 +51,20 @@ REFLOW_WIDTH = 320  # CSS pixels: WCAG 1.4.10, a 1280 px wide window zoomed to 4
 REFLOW_HEIGHT = 256
 NO_JS_SHARE = 0.5  # main content shorter than this share of the scripted page counts as missing
 VNU_TIMEOUT_SECONDS = 600
-#: browsers working at once on a large site, and the pages that make a second one worth starting
-BROWSERS = max(1, min(2, os.cpu_count() or 1))
+#: browsers working at once on a large site, and the pages that make a second one worth starting.
+#: One: a second Chromium costs about 250 MB more at the peak and CPU time of its own (its start,
+#: its share of the machine), and gains wall time only on cores nobody else uses; the validator
+#: already works beside the browser on the second core.
+BROWSERS = 1
 PAGES_PER_BROWSER = 12
 VNU_BATCH = 200  # files per Java run: one run for a site, but never a command line too long
+# Java for one short run that validates files one by one: a capped heap (the checker needs about
+# 130 MB; Java would otherwise size it by the machine's memory), one garbage collector thread, and
+# only the quick compiler — the optimising one spends more CPU than it saves in a run of seconds
+# (half the CPU time on 92 pages). Its frames are larger, so the checker's deep recursion over
+# the HTML schema needs a larger thread stack. No performance data file in /tmp.
+VNU_HEAP, VNU_HEAP_LARGE = "192m", "2g"
+VNU_JAVA_OPTIONS = ("-Xss8m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData")
 
 # WCAG 2.2's new success criteria have no clause in EN 301 549 V3.2.1, which follows WCAG 2.1.
 WCAG22_NEW = frozenset(
@@ -100,6 +111,31 @@ function cssPath(el) {
 }
 """
 
+# What the page holds right after it loaded, before anything moves the focus: its main content
+# (for the check with JavaScript off), its language links and the style sheets it loaded.
+_FIRST_LOOK = (
+    _CSS_PATH
+    + """
+const main = document.querySelector('main, [role="main"]');
+const h1 = document.querySelector('h1, [role="heading"][aria-level="1"]');
+return {
+  main: main ? main.innerText.trim().length : -1,
+  h1: h1 ? h1.innerText.trim() : null,
+  links: Array.from(document.querySelectorAll('a[hreflang][href], area[hreflang][href]')).map(
+    (a) => ({
+      selector: cssPath(a),
+      href: a.getAttribute('href'),
+      url: a.href,
+      hreflang: a.getAttribute('hreflang'),
+      lang: (a.closest('[lang]') || document.createElement('i')).getAttribute('lang') || '',
+      text: a.innerText.trim(),
+    })),
+  styleSheets: Array.from(document.styleSheets, (sheet) => sheet.href),
+};
+"""
+)
+
+# The page with scripts off, loaded a second time: the same measures as in _FIRST_LOOK.
 _PAGE_CONTENT = """
 const main = document.querySelector('main, [role="main"]');
 const h1 = document.querySelector('h1, [role="heading"][aria-level="1"]');
@@ -173,22 +209,6 @@ return {scrollWidth: doc.scrollWidth, clientWidth: width, offenders: offenders.m
 """
 )
 
-_LANGUAGE_LINKS = (
-    _CSS_PATH
-    + """
-return Array.from(document.querySelectorAll('a[hreflang][href], area[hreflang][href]')).map(
-  (a) => ({
-    selector: cssPath(a),
-    href: a.getAttribute('href'),
-    url: a.href,
-    hreflang: a.getAttribute('hreflang'),
-    lang: (a.closest('[lang]') || document.createElement('i')).getAttribute('lang') || '',
-    text: a.innerText.trim(),
-  }));
-"""
-)
-
-
 def node_modules() -> Path:
     """Where the pinned npm packages (axe-core, vnu-jar) are installed."""
     configured = os.environ.get("PUBLISHER_NODE_MODULES")
@@ -241,9 +261,9 @@ def criteria_from_tags(tags: Iterable[str]) -> Criteria:
 def axe_options() -> str:
     """The options argument of ``axe.run``, as JavaScript source.
 
-    axe_selenium_python's ``Axe.run(context, options)`` pastes ``options`` into the script with
-    ``%s``, so it must be JSON text, not a Python dict. Without a context axe takes the options
-    as its first argument and checks the whole document.
+    :func:`run_axe` (and axe_selenium_python's ``Axe.run(context, options)`` in the benchmarks)
+    pastes it into the script with ``%s``, so it must be JSON text, not a Python dict. Without a
+    context axe takes the options as its first argument and checks the whole document.
     """
     return json.dumps(
         {
@@ -361,6 +381,22 @@ def axe_findings(name: str, results: Mapping[str, Any]) -> list[Finding]:
     return findings
 
 
+# axe.run's promise, settled either way: a rejection would otherwise leave the browser waiting
+# for the script timeout. window.axe, not a name the injected source may have declared.
+_RUN_AXE = """
+;const done = arguments[arguments.length - 1];
+window.axe.run(%s).then(done, (error) => done({axeError: String(error)}));
+"""
+
+
+def run_axe(browser: Browser, source: str) -> Mapping[str, Any]:
+    """Inject axe-core (its source) into the open page and run it, in one call to the browser."""
+    results: Mapping[str, Any] = browser.run_async(source + _RUN_AXE % axe_options())
+    if "axeError" in results:
+        raise WebDriverException(f"axe-core failed: {results['axeError']}")
+    return results
+
+
 # --- markup validation ------------------------------------------------------------------------
 
 
@@ -377,6 +413,23 @@ def _file_of(url: str) -> Path:
     return Path(unquote(parts.path)).resolve()
 
 
+class _OutOfMemory(Exception):
+    pass
+
+
+def _run_vnu(java: str, jar: Path, files: Sequence[Path], heap: str) -> dict[str, Any]:
+    command = [java, f"-Xmx{heap}", *VNU_JAVA_OPTIONS, "-jar", str(jar), "--format", "json",
+               "--exit-zero-always", *map(str, files)]
+    run = subprocess.run(
+        command, capture_output=True, text=True, timeout=VNU_TIMEOUT_SECONDS, check=False
+    )
+    if "java.lang.OutOfMemoryError" in run.stdout + run.stderr:
+        raise _OutOfMemory(f"Java ran out of memory with {heap}")
+    # vnu writes its JSON report to standard error.
+    output: dict[str, Any] = json.loads(run.stderr)
+    return output
+
+
 def validate_markup(paths: Sequence[Path]) -> dict[Path, MarkupReport] | str:
     """Run the Nu Html Checker once for all files; a reason string when it cannot run."""
     java = shutil.which("java")
@@ -389,17 +442,13 @@ def validate_markup(paths: Sequence[Path]) -> dict[Path, MarkupReport] | str:
     files = sorted(reports)
     for start in range(0, len(files), VNU_BATCH):
         batch = files[start : start + VNU_BATCH]
-        command = [java, "-jar", str(jar), "--format", "json", "--exit-zero-always"]
         try:
-            run = subprocess.run(
-                [*command, *map(str, batch)],
-                capture_output=True,
-                text=True,
-                timeout=VNU_TIMEOUT_SECONDS,
-                check=False,
-            )
-            # vnu writes its JSON report to standard error.
-            output = json.loads(run.stderr)
+            output = _run_vnu(java, jar, batch, VNU_HEAP)
+        except _OutOfMemory:
+            try:  # a page far larger than ours: give Java the room it asks for
+                output = _run_vnu(java, jar, batch, VNU_HEAP_LARGE)
+            except _OutOfMemory as err:
+                return f"the Nu Html Checker failed: {err}"
         except (subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as err:
             return f"the Nu Html Checker failed: {err}"
         version = str(output.get("version", ""))
@@ -466,6 +515,101 @@ def markup_findings(name: str, report: MarkupReport) -> list[Finding]:
     return findings
 
 
+# --- the page without JavaScript ---------------------------------------------------------------
+#
+# The check "works without JavaScript" compares the page as loaded with the page loaded again with
+# scripts off. A page in which no script can run and nothing depends on whether scripts run is
+# the same page both ways, and needs no second load: the second load would cost as much as the
+# first. What could make the two differ, looked for in the page's bytes and its style sheets:
+#
+# - a script element, except a JSON data block (``<script type="application/ld+json">``, which
+#   the browser never runs), and an event handler attribute (``onload=``);
+# - elements whose content depends on scripting or may run scripts of its own: ``noscript``
+#   (shown only without scripts), frames, objects and embeds;
+# - the CSS media feature ``scripting``, a refresh to another page, and ``@import`` (style
+#   sheets loaded from style sheets, which are not looked into).
+#
+# Elements exist only where their tag is spelled out in the source, and in every encoding a
+# browser reads (ASCII bytes mean ASCII: checked first) that spelling is there in the bytes
+# whatever the markup errors, so searching the bytes finds all of them, and perhaps more (a
+# word in the text): finding more costs only a second load.
+
+NO_JS_RELOADED = "loaded again with JavaScript off"
+NO_JS_SAME_PAGE = "the same page: nothing in it runs scripts or depends on them"
+_SCRIPT_TAG = re.compile(rb"<script", re.IGNORECASE)
+_DATA_BLOCK = re.compile(
+    rb"""<script\s+type\s*=\s*(["']?)application/(?:ld\+)?json\1\s*>""", re.IGNORECASE
+)
+_EVENT_HANDLER = re.compile(rb"""[\s/"']on[a-z]+\s*=""", re.IGNORECASE)
+_SCRIPTED_CONTENT = re.compile(
+    rb"<(?:noscript|iframe|frame|object|embed|portal|fencedframe)", re.IGNORECASE
+)
+_SCRIPT_DEPENDENT_WORDS = ("scripting", "refresh", "@import")
+_CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})[ \t\r\n\f]?|\\(.)", re.DOTALL)
+
+
+def _css_unescape(text: str) -> str:
+    def char(match: re.Match[str]) -> str:
+        if match.group(2) is not None:
+            return match.group(2)
+        code = int(match.group(1), 16)
+        return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
+
+    return _CSS_ESCAPE.sub(char, text)
+
+
+def _mentions(data: bytes, words: Iterable[str]) -> str | None:
+    """The first word said in ``data``, spelled out, as character references or CSS escapes."""
+    text = data.decode("latin-1")
+    readings = [text.lower(), html.unescape(text).lower(), _css_unescape(text).lower()]
+    return next((word for word in words for reading in readings if word in reading), None)
+
+
+def _why_in_bytes(data: bytes) -> str | None:
+    if data.startswith((b"\xfe\xff", b"\xff\xfe")) or b"\x00" in data or b"\x1b" in data:
+        return "its encoding is not one whose ASCII bytes mean ASCII"
+    for tag in _SCRIPT_TAG.finditer(data):
+        if not _DATA_BLOCK.match(data, tag.start()):
+            return "it has a script"
+    if _EVENT_HANDLER.search(data):
+        return "it may have an event handler attribute"
+    element = _SCRIPTED_CONTENT.search(data)
+    if element:
+        return f"it has a {element.group().decode('ascii')[1:].lower()} element"
+    word = _mentions(data, _SCRIPT_DEPENDENT_WORDS)
+    return f"it mentions {word!r}" if word else None
+
+
+def why_reload_without_js(
+    path: Path, style_sheets: Iterable[str | None], seen: dict[str, str | None] | None = None
+) -> str | None:
+    """Why the page must be loaded again with JavaScript off to see it so, or None when nothing
+    in it or in its style sheets (their URLs, as the browser loaded them; None for those in the
+    page) could make it differ. ``seen`` keeps the answer for each style sheet between pages."""
+    try:
+        reason = _why_in_bytes(path.read_bytes())
+    except OSError as err:
+        return f"it could not be read ({err.strerror})"
+    if reason:
+        return reason
+    seen = {} if seen is None else seen
+    for url in style_sheets:
+        if url is None:  # a <style> element: its text is in the page
+            continue
+        if url not in seen:
+            if urlsplit(url).scheme != "file":
+                seen[url] = f"its style sheet {url} is not a local file"
+            else:
+                try:
+                    word = _mentions(_file_of(url).read_bytes(), _SCRIPT_DEPENDENT_WORDS)
+                    seen[url] = f"its style sheet {url} mentions {word!r}" if word else None
+                except OSError as err:
+                    seen[url] = f"its style sheet {url} could not be read ({err.strerror})"
+        if seen[url]:
+            return seen[url]
+    return None
+
+
 # --- checks in the browser --------------------------------------------------------------------
 
 
@@ -475,12 +619,21 @@ class _PageContent:
     h1: str | None
 
 
-def _page_content(browser: Browser) -> _PageContent:
-    facts = browser.script(_PAGE_CONTENT)
+def _page_content(facts: Mapping[str, Any]) -> _PageContent:
     return _PageContent(int(facts["main"]), facts["h1"])
 
 
-def no_js_finding(name: str, scripted: _PageContent, plain: _PageContent) -> Finding:
+def no_js_finding(
+    name: str, scripted: _PageContent, plain: _PageContent | None = None
+) -> Finding:
+    """``plain``: the page loaded again with JavaScript off; None for a page in which nothing
+    runs scripts or depends on them (:func:`why_reload_without_js`), which is the same page
+    with JavaScript off as with it."""
+    if plain is None:
+        plain, method = scripted, NO_JS_SAME_PAGE
+    else:
+        method = NO_JS_RELOADED
+
     def finding(outcome: Outcome, message: str, impact: Impact | None = None) -> Finding:
         return Finding(
             name,
@@ -492,6 +645,7 @@ def no_js_finding(name: str, scripted: _PageContent, plain: _PageContent) -> Fin
             figures={
                 "main_text_with_js": scripted.main_text,
                 "main_text_without_js": plain.main_text,
+                "without_js": method,
             },
         )
 
@@ -630,8 +784,10 @@ def _file_for_link(link: Mapping[str, str], ctx: AuditContext) -> Path | None:
     return path
 
 
-def language_switcher_findings(name: str, browser: Browser, ctx: AuditContext) -> list[Finding]:
-    links = browser.script(_LANGUAGE_LINKS)
+def language_switcher_findings(
+    name: str, links: Sequence[Mapping[str, str]], ctx: AuditContext
+) -> list[Finding]:
+    """``links``: the page's links with hreflang, as ``_FIRST_LOOK`` describes them."""
     if not links:
         return [
             Finding(
@@ -766,58 +922,65 @@ class HtmlAudit(Audit):
         ctx: AuditContext,
         pages: dict[str, list[Finding]],
     ) -> None:
-        from axe_selenium_python import Axe  # imported here: it is only needed with a browser
-
         script = axe_script()
-        axe = Axe(browser.driver, script_url=str(script)) if script.is_file() else None
-        scripted: dict[str, _PageContent] = {}
+        axe_source = script.read_text(encoding="utf-8") if script.is_file() else None
+        style_sheets: dict[str, str | None] = {}
+        reload: dict[str, _PageContent] = {}  # pages to load again with JavaScript off
         for item in inputs:
             findings = pages[item.name]
             done = len(findings)
             try:
+                # One load of the page for every check, in an order that keeps them apart: what
+                # the page holds first, then the keyboard before anything moves the focus, axe in
+                # the window's size, and the narrow viewport last.
                 browser.open(item.path)
-                scripted[item.name] = _page_content(browser)
-                # First, before anything else moves the focus.
+                first = browser.script(_FIRST_LOOK)
+                scripted = _page_content(first)
                 findings.append(skip_link_finding(item.name, browser))
-                if axe is None:
+                if axe_source is None:
                     findings += _unavailable(
                         item.name,
                         ["axe"],
                         f"axe-core is not installed ({script} is missing: run `npm ci`)",
                     )
                 else:
-                    axe.inject()
-                    results = axe.run(options=axe_options())
                     findings += sorted(
-                        axe_findings(item.name, results),
+                        axe_findings(item.name, run_axe(browser, axe_source)),
                         key=lambda f: (f.check, f.outcome, f.locator),
                     )
                 findings.append(reflow_finding(item.name, browser))
-                findings += language_switcher_findings(item.name, browser, ctx)
+                findings += language_switcher_findings(item.name, first["links"], ctx)
             except WebDriverException as err:
                 # Whatever was found before the page broke the browser would be a partial
                 # result; report the page as not examined instead.
                 del findings[done:]
-                scripted.pop(item.name, None)
                 findings += _unavailable(
                     item.name,
                     BROWSER_CHECKS,
                     f"the page could not be examined in the browser ({_reason(err)})",
                 )
-        # One pass with scripts off for all pages: switching costs a DevTools call each way.
+                continue
+            if why_reload_without_js(item.path, first["styleSheets"], style_sheets) is None:
+                findings.append(no_js_finding(item.name, scripted))
+            else:
+                reload[item.name] = scripted
+        if not reload:
+            return
+        # One pass with scripts off for the pages that need it: switching costs a DevTools call
+        # each way.
         with browser.scripts_disabled():
             for item in inputs:
-                if item.name not in scripted:
+                if item.name not in reload:
                     continue
                 try:
                     browser.open(item.path)
-                    plain = _page_content(browser)
+                    plain = _page_content(browser.script(_PAGE_CONTENT))
                 except WebDriverException as err:
                     pages[item.name] += _unavailable(
                         item.name, ["page.no-js"], f"the page would not load ({_reason(err)})"
                     )
                     continue
-                pages[item.name].append(no_js_finding(item.name, scripted[item.name], plain))
+                pages[item.name].append(no_js_finding(item.name, reload[item.name], plain))
 
 
 AUDIT = HtmlAudit()
