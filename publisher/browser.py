@@ -12,6 +12,7 @@ otherwise try to download a driver or a browser, and the build machines have no 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import JavascriptException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 
@@ -140,6 +141,18 @@ class Browser:
     def script(self, source: str, *args: Any) -> Any:
         """Run JavaScript in the page (works even while page scripts are disabled)."""
         return self.driver.execute_script(source, *args)
+
+    def evaluate(self, source: str, *args: Any) -> Any:
+        """Run JavaScript in the page, as :meth:`script` does, straight through DevTools: a third
+        of the time, but it neither waits for a navigation under way nor dismisses a dialog the
+        page opened, so use it only on a loaded page that runs no scripts."""
+        expression = f"(function () {{\n{source}\n}}).apply(null, {json.dumps(list(args))})"
+        reply = self.devtools("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        if "exceptionDetails" in reply:
+            details = reply["exceptionDetails"]
+            error = details.get("exception", {}).get("description") or details.get("text", "")
+            raise JavascriptException(f"javascript error: {error}")
+        return reply.get("result", {}).get("value")
 
     def run_async(self, source: str, *args: Any) -> Any:
         """Run JavaScript that ends by calling its last argument with the result."""

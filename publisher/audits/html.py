@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -580,6 +580,13 @@ def _why_in_bytes(data: bytes) -> str | None:
     return f"it mentions {word!r}" if word else None
 
 
+def _runs_no_scripts(path: Path) -> bool:
+    try:
+        return _why_in_bytes(path.read_bytes()) is None
+    except OSError:
+        return False
+
+
 def why_reload_without_js(
     path: Path, style_sheets: Iterable[str | None], seen: dict[str, str | None] | None = None
 ) -> str | None:
@@ -733,9 +740,12 @@ def skip_link_finding(name: str, browser: Browser) -> Finding:
     )
 
 
-def reflow_finding(name: str, browser: Browser) -> Finding:
+def reflow_finding(
+    name: str, browser: Browser, script: Callable[[str], Any] | None = None
+) -> Finding:
+    """``script``: how to run the measure (:meth:`Browser.script` unless told)."""
     with browser.viewport(REFLOW_WIDTH, REFLOW_HEIGHT):
-        measured = browser.script(_REFLOW)
+        measured = (script or browser.script)(_REFLOW)
     figures = {"scroll_width": measured["scrollWidth"], "client_width": measured["clientWidth"]}
     if measured["scrollWidth"] > measured["clientWidth"]:
         offenders = measured["offenders"]
@@ -934,7 +944,9 @@ class HtmlAudit(Audit):
                 # the page holds first, then the keyboard before anything moves the focus, axe in
                 # the window's size, and the narrow viewport last.
                 browser.open(item.path)
-                first = browser.script(_FIRST_LOOK)
+                # A page without scripts opens no dialog: DevTools may run the read-only checks.
+                read = browser.evaluate if _runs_no_scripts(item.path) else None
+                first = (read or browser.script)(_FIRST_LOOK)
                 scripted = _page_content(first)
                 findings.append(skip_link_finding(item.name, browser))
                 if axe_source is None:
@@ -948,7 +960,7 @@ class HtmlAudit(Audit):
                         axe_findings(item.name, run_axe(browser, axe_source)),
                         key=lambda f: (f.check, f.outcome, f.locator),
                     )
-                findings.append(reflow_finding(item.name, browser))
+                findings.append(reflow_finding(item.name, browser, read or browser.script))
                 findings += language_switcher_findings(item.name, first["links"], ctx)
             except WebDriverException as err:
                 # Whatever was found before the page broke the browser would be a partial
