@@ -9,10 +9,11 @@ diagnostics for audits that could not run. The gate compares failed findings' im
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
-from publisher.audits import IMPACTS, AuditContext, AuditInput, Finding, registry
+from publisher.audits import IMPACTS, Audit, AuditContext, AuditInput, Finding, registry
 from publisher.cache import Store, code_version, digest
 from publisher.diagnostics import Diagnostics, display_path
 from publisher.model import Document
@@ -93,16 +94,23 @@ def run_audits(
 ) -> list[Finding]:
     """Every registered audit on the files it reads. With a ``store``, a file whose bytes,
     source document and neighbours (``paths``: every file of the output, which link checks
-    depend on) are unchanged keeps its earlier findings instead of being audited again."""
-    findings: list[Finding] = []
+    depend on) are unchanged keeps its earlier findings instead of being audited again.
+
+    The website's audit (a browser, the validator) runs beside the others, which take their
+    turns on a second thread: each spends most of its time in engines outside Python (Chromium,
+    Java, ffmpeg, poppler, liblouis), so two cores are kept busy. Findings and messages come out
+    in the same order whatever finished first."""
     store = store or Store(None)
     config = ctx.config.model_dump_json() if ctx.config else ""
     clock = ctx.build_time.isoformat() if ctx.build_time else ""
     neighbours = digest(list(paths))
-    for name, audit in sorted(registry().items()):
-        group = [item for item in inputs if item.path.suffix.lower() in audit.suffixes]
-        if not group:
-            continue
+    audits = sorted(registry().items())
+    groups = {name: [item for item in inputs if item.path.suffix.lower() in audit.suffixes]
+              for name, audit in audits}
+
+    def one(name: str, audit: Audit) -> tuple[list[Finding], Diagnostics]:
+        found = Diagnostics()
+        group = groups[name]
         keys = {
             item.name: digest(code_version(), engines_version(), name, config, clock,
                               neighbours, item.name,
@@ -111,6 +119,7 @@ def run_audits(
                               _sibling_bytes(item) if name in SIBLING_AUDITS else b"")
             for item in group
         }
+        findings: list[Finding] = []
         todo = []
         for item in group:
             cached = store.get_findings(keys[item.name])
@@ -119,17 +128,17 @@ def run_audits(
             else:
                 findings.extend(cached)
         if not todo:
-            continue
+            return findings, found
         try:
             produced = audit.audit(todo, ctx)
         except Exception as exc:  # the audit could not run: say so, never pretend it passed
-            diagnostics.error(
+            found.error(
                 "B002",
                 f"the {name} audit could not run: {type(exc).__name__}: {exc}",
                 None,
                 "check that the set-up completed (./run setup); this is not an error in the text",
             )
-            continue
+            return findings, found
         findings.extend(produced)
         by_artifact: dict[str, list[Finding]] = {item.name: [] for item in todo}
         for finding in produced:
@@ -139,6 +148,27 @@ def run_audits(
             if not any(f.outcome == "cannot-tell" and f.message.startswith("Not checked")
                        for f in by_artifact[item.name]):
                 store.put_findings(keys[item.name], by_artifact[item.name])
+        return findings, found
+
+    def in_turn(names: Sequence[str]) -> dict[str, tuple[list[Finding], Diagnostics]]:
+        return {name: one(name, audit) for name, audit in audits if name in names}
+
+    busy = [name for name, _ in audits if groups[name]]
+    first = [name for name in busy if name == "html"]
+    rest = [name for name in busy if name != "html"]
+    results: dict[str, tuple[list[Finding], Diagnostics]] = {}
+    if first and rest:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            beside = pool.submit(in_turn, rest)
+            results.update(in_turn(first))
+            results.update(beside.result())
+    else:
+        results.update(in_turn(busy))
+    findings: list[Finding] = []
+    for name in busy:
+        produced, found = results[name]
+        findings.extend(produced)
+        diagnostics.extend(found.items)
     return sorted(findings, key=lambda f: (f.artifact, f.check, f.locator, f.outcome))
 
 
