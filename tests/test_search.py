@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -254,3 +255,25 @@ def test_an_edit_re_indexes_its_language_only(
     assert indexed == [["fr/sample/index.html"]]
     entry = json.loads((tmp_path / "site" / "pagefind" / "pagefind-entry.json").read_bytes())
     assert sorted(entry["languages"]) == ["en", "fr"]
+
+
+def _children() -> list[str]:
+    """The commands of this process's children (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[1]) == os.getpid():
+                found.append((stat.parent / "cmdline").read_bytes().decode(errors="replace"))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def test_indexing_leaves_no_pagefind_process_behind() -> None:
+    pages = [("en/a/index.html", b"<html lang='en'><body><main><h1>A</h1><p>Text.</p>"
+              b"</main></body></html>")]
+    before = [c for c in _children() if "pagefind" in c]
+    for _ in range(2):
+        assert "pagefind-entry.json" in build_index(pages)
+    assert [c for c in _children() if "pagefind" in c] == before

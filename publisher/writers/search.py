@@ -112,15 +112,17 @@ def merge_bundles(bundles: Sequence[dict[str, bytes]]) -> dict[str, bytes]:
 
 
 async def _index(site_dir: Path, out_dir: Path) -> None:
-    from pagefind.index import PagefindIndex
+    from pagefind.service import PagefindService
 
-    # the page body is <main>: the header, the footer and the language switcher are the same on
-    # every page and would match every search
-    async with PagefindIndex(config={"root_selector": "main"}) as index:
+    # The service, not the index, is the context: its exit stops Pagefind's process (an
+    # index's context would write the files a second time, and once its index is deleted it
+    # leaves the process running).
+    async with PagefindService() as service:
+        # the page body is <main>: the header, the footer and the language switcher are the
+        # same on every page and would match every search
+        index = await service.create_index({"root_selector": "main"})
         await index.add_directory(str(site_dir), glob="**/*.html")
         await index.write_files(output_path=str(out_dir))
-        # the context's exit would write the files a second time
-        await index.delete_index()
 
 
 @cache
