@@ -563,7 +563,11 @@ def main() -> int:
                         "temporary folder, removed at the end)")
     args = parser.parse_args()
     if args.child:
-        return child(args.child)
+        # ends as the publish command does (publisher.cli.run): without tearing down the build
+        code = child(args.child)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     if not args.no_mkdocs and not MKDOCS.is_file():
         raise SystemExit(f"{MKDOCS} is missing: .venv/bin/pip install -e '.[bench]' "
                          "(or pass --no-mkdocs)")
