@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_build import PYTHON, GiB, Measured, measure  # noqa: E402
+from bench_build import PYTHON, GiB, Measured, axe_alone, measure  # noqa: E402
 
 TARGET_RATIO = 1.3
 TARGET_MEMORY = 1 * GiB
@@ -62,25 +62,10 @@ def build_site(services: int, work: Path) -> Path:
 
 def child_axe(pages: list[Path], report: Path) -> None:
     """axe-core alone, as ``bench_build.bare_axe`` runs it, each page timed."""
-    from axe_selenium_python import Axe
-
-    from publisher.audits.html import axe_options, axe_script
-    from publisher.browser import Browser
-
-    seconds: dict[str, float] = {}
     started = time.perf_counter()
-    with Browser() as browser:
-        ready = time.perf_counter()
-        axe = Axe(browser.driver, script_url=str(axe_script()))
-        for page in pages:
-            at = time.perf_counter()
-            browser.open(page)
-            axe.inject()
-            axe.run(options=axe_options())
-            seconds[str(page)] = time.perf_counter() - at
-        done = time.perf_counter()
-    report.write_text(json.dumps({"pages": seconds, "start": ready - started,
-                                  "loop": done - ready, "total": time.perf_counter() - started}))
+    seconds, start, loop = axe_alone(pages)
+    report.write_text(json.dumps({"pages": seconds, "start": start, "loop": loop,
+                                  "total": time.perf_counter() - started}))
 
 
 def child_audit(pages: list[Path], site: Path, report: Path) -> None:
