@@ -185,13 +185,13 @@ class Published:
     recorded: dict[str, tuple[int, int]]
 
     @classmethod
-    def of(cls, out_dir: Path, store: Store) -> Published:
+    def of(cls, out_dir: Path, last: stamp.Stamp | None) -> Published:
         try:
             data = json.loads((out_dir / "manifest.json").read_bytes())
             hashes = {entry["path"]: entry["sha256"] for entry in data["artifacts"]}
         except (OSError, ValueError, KeyError, TypeError):
             hashes = {}
-        return cls(out_dir, hashes, stamp.recorded_files(store))
+        return cls(out_dir, hashes, last.files if last is not None else {})
 
     def holds(self, artifact: Artifact) -> bool:
         """Whether the published file has exactly the artifact's bytes. A file untouched since
@@ -263,8 +263,7 @@ def publish(staging: Path, out_dir: Path) -> None:
         discard(staging, out_dir)  # now holds the old output
         return
     # without renameat2: two renames; the old output survives under a backup name until the end
-    backup = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-    backup.rmdir()
+    backup = _old_name(out_dir)
     out_dir.rename(backup)
     staging.rename(out_dir)
     discard(backup, out_dir)
@@ -275,11 +274,17 @@ def discard(tree: Path, out_dir: Path) -> None:
     without waiting (see :mod:`publisher.files`): renamed beside the output first, so that if
     its removal is stopped, the next build removes what is left."""
     if not tree.name.startswith(f".{out_dir.name}.old-"):
-        target = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        target.rmdir()
+        target = _old_name(out_dir)
         tree.rename(target)
         tree = target
     remove_later(tree)
+
+
+def _old_name(out_dir: Path) -> Path:
+    """A free name beside the output for a tree on its way out (``.<name>.old-…``)."""
+    name = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    name.rmdir()
+    return name
 
 
 def staging_dir(out_dir: Path) -> Path:
@@ -340,10 +345,10 @@ def inputs_key(options: BuildOptions) -> str:
     )
 
 
-def _unchanged(options: BuildOptions, store: Store, key: str, result: BuildResult) -> bool:
+def _unchanged(options: BuildOptions, last: stamp.Stamp | None, key: str,
+               result: BuildResult) -> bool:
     """Fill ``result`` from the last build's stamp when nothing it read has changed."""
-    last = stamp.unchanged(store, key, options.out_dir)
-    if last is None:
+    if last is None or not stamp.unchanged(last, key, options.out_dir):
         return False
     result.diagnostics.extend(last.diagnostics)
     result.findings = last.findings
@@ -362,6 +367,7 @@ def build(options: BuildOptions) -> BuildResult:
     result = BuildResult(diagnostics)
     progress = options.progress
     store = Store(options.cache_root)
+    last = stamp.load(store)
     key = ""
     if store.root is not None:
         progress.stage("checking what changed")
@@ -369,7 +375,7 @@ def build(options: BuildOptions) -> BuildResult:
             key = inputs_key(options)
         except OSError:
             key = ""  # a file could not be read: the usual path will say which
-        if key and _unchanged(options, store, key, result):
+        if key and _unchanged(options, last, key, result):
             result.seconds = time.perf_counter() - started
             return result
     progress.stage("reading the content")
@@ -418,7 +424,7 @@ def build(options: BuildOptions) -> BuildResult:
         return result
     check_paths(artifacts)
     clean_stale_staging(options.out_dir)
-    previous = Published.of(options.out_dir, store)
+    previous = Published.of(options.out_dir, last)
     staging = staging_dir(options.out_dir)
     try:
         progress.stage("writing")

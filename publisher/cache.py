@@ -35,9 +35,14 @@ def digest(*parts: object) -> str:
             data = part.encode()
         else:
             data = json.dumps(part, sort_keys=True, default=str).encode()
-        hasher.update(len(data).to_bytes(8, "big"))
-        hasher.update(data)
+        _feed(hasher, data)
     return hasher.hexdigest()
+
+
+def _feed(hasher: Any, data: bytes) -> None:
+    """One part of a digest, prefixed by its length so that parts cannot run into each other."""
+    hasher.update(len(data).to_bytes(8, "big"))
+    hasher.update(data)
 
 
 @cache
@@ -56,9 +61,8 @@ def folder_digest(folder: Path) -> str:
         return digest("missing", folder.name)
     hasher = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        for part in (path.relative_to(folder).as_posix().encode(), path.read_bytes()):
-            hasher.update(len(part).to_bytes(8, "big"))
-            hasher.update(part)
+        _feed(hasher, path.relative_to(folder).as_posix().encode())
+        _feed(hasher, path.read_bytes())
     return hasher.hexdigest()
 
 

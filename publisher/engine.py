@@ -32,7 +32,16 @@ from publisher.cache import Store, code_version, digest, folder_digest
 from publisher.diagnostics import Diagnostic, Diagnostics, Severity
 from publisher.i18n import Locale
 from publisher.model import Document
-from publisher.writers import Artifact, Options, RenderContext, Site, Writer, registry
+from publisher.writers import (
+    Artifact,
+    Memo,
+    Options,
+    RenderContext,
+    Site,
+    Writer,
+    compute_now,
+    registry,
+)
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,7 @@ def render_task(spec: BuildSpec, task: Task, alternates: tuple[Artifact, ...]) -
                       time.perf_counter() - started, failed)
 
 
-def _memo(store: Store, writer_key: str) -> Callable[[str, Callable[[], Any]], Any]:
+def _memo(store: Store, writer_key: str) -> Memo:
     """A writer's memo (see :class:`RenderContext`) backed by the build's cache."""
 
     def memo(key: str, compute: Callable[[], Any]) -> Any:
@@ -130,8 +139,7 @@ def _memo(store: Store, writer_key: str) -> Callable[[str, Callable[[], Any]], A
 
 
 def _context(state: _State, lang: str, options: Options,
-             alternates: tuple[Artifact, ...] = (),
-             memo: Callable[[str, Callable[[], Any]], Any] | None = None) -> RenderContext:
+             alternates: tuple[Artifact, ...] = (), memo: Memo = compute_now) -> RenderContext:
     config = state.site.config
     return RenderContext(
         config=config,
@@ -144,7 +152,7 @@ def _context(state: _State, lang: str, options: Options,
         options=options,
         diagnostics=Diagnostics(),
         alternates=alternates,
-        **({"memo": memo} if memo else {}),
+        memo=memo,
     )
 
 

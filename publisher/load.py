@@ -59,6 +59,7 @@ class _Source:
     record: ServiceRecord | None = None
     body: str = ""
     body_line: int = 1  # file line of the body's first line
+    key: str = ""  # in the cache: the file's bytes, path, configuration and code
 
 
 def load_site(
@@ -104,8 +105,8 @@ def _load_site(
         return None
     sources = _discover(content_dir, config, diagnostics)
     config_key = digest(code_version(), config.model_dump_json())
-    keys = {id(source): _read_cached(source, config, config_key, store, diagnostics)
-            for source in sources}
+    for source in sources:
+        _read_cached(source, config, config_key, store, diagnostics)
     records = [s for s in sources if s.record is not None]
     _check_records(records, config, diagnostics)
     by_path = {s.rel: s.record.id for s in records if s.record is not None}
@@ -113,9 +114,9 @@ def _load_site(
     facts: dict[tuple[str, str], _Facts] = {}
     folder = _Folder(content_dir, by_path)
     for source in records:
-        doc, facts[(source.record.id, source.lang)] = _parse_body_cached(  # type: ignore[union-attr]
-            source, keys[id(source)], folder, config, store, diagnostics)
+        doc, fact = _parse_body_cached(source, folder, config, store, diagnostics)
         documents[(doc.id, doc.lang)] = doc
+        facts[(doc.id, doc.lang)] = fact
     _check_anchors(documents, facts, diagnostics)
     _check_translations(documents, config, diagnostics)
     if diagnostics.has_errors():
@@ -167,26 +168,25 @@ def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -
 
 
 def _read_cached(source: _Source, config: SiteConfig, config_key: str, store: Store,
-                 diagnostics: Diagnostics) -> str:
-    """:func:`_read` through the cache; returns the file's key (its bytes, path, config)."""
+                 diagnostics: Diagnostics) -> None:
+    """:func:`_read` through the cache, keyed by the file's bytes, path and configuration."""
     if source.path.stat().st_size > config.max_file_bytes:
         _read(source, config, diagnostics)
-        return ""
+        return
     raw = source.path.read_bytes()
-    key = digest("front matter", config_key, source.shown, source.rel.as_posix(), raw)
-    cached = store.get_object("parsed", key)
+    source.key = digest("front matter", config_key, source.shown, source.rel.as_posix(), raw)
+    cached = store.get_object("parsed", source.key)
     if cached is not None:
         source.raw = raw
         source.record, source.body, source.body_line, found = cached
         diagnostics.extend(found)
-        return key
+        return
     found_here = Diagnostics()
     _read(source, config, found_here)
     diagnostics.extend(found_here.items)
     if source.record is not None:
-        store.put_object("parsed", key, (source.record, source.body, source.body_line,
-                                         found_here.items))
-    return key
+        store.put_object("parsed", source.key, (source.record, source.body, source.body_line,
+                                                found_here.items))
 
 
 def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None:
@@ -363,16 +363,15 @@ class _Folder:
 
 def _parse_body_cached(
     source: _Source,
-    key: str,
     folder: _Folder,
     config: SiteConfig,
     store: Store,
     diagnostics: Diagnostics,
 ) -> tuple[Document, _Facts]:
-    """The body's document and its facts, through the cache (``key`` is the file's, from
+    """The body's document and its facts, through the cache (under the file's key, from
     :func:`_read_cached`)."""
-    body_key = digest("body", key)
-    cached = store.get_object("parsed", body_key) if key else None
+    body_key = digest("body", source.key)
+    cached = store.get_object("parsed", body_key) if source.key else None
     if cached is not None:
         blocks, images, facts, observed, found = cached
         if folder.still_true(observed):
@@ -395,7 +394,7 @@ def _parse_body_cached(
     diagnostics.extend(found_here.items)
     doc = _document(source, blocks, images)
     facts = _facts(doc, config.default_language)
-    if key:
+    if source.key:
         store.put_object("parsed", body_key,
                          (blocks, images, facts, parser.observed, found_here.items))
     return doc, facts

@@ -76,36 +76,28 @@ def _state(path: Path) -> tuple[int, int] | None:
     return info.st_size, info.st_mtime_ns
 
 
-def unchanged(store: Store, key: str, out_dir: Path) -> Stamp | None:
-    """The last build's stamp when it had this key and ``out_dir`` still holds its files."""
+def load(store: Store) -> Stamp | None:
+    """The last published build's stamp, if the cache has a readable one."""
     raw = store.read(NAME)
     if raw is None:
         return None
     try:
-        stamp = Stamp.from_json(raw)
+        return Stamp.from_json(raw)
     except (ValueError, KeyError, TypeError):
         return None  # damaged or from another version: build as usual
-    if stamp.key != key:
-        return None
+
+
+def unchanged(last: Stamp | None, key: str, out_dir: Path) -> bool:
+    """Whether the last build had this key and ``out_dir`` still holds its files, untouched."""
+    if last is None or last.key != key:
+        return False
     try:
         manifest = (out_dir / MANIFEST).read_bytes()
     except OSError:
-        return None
-    if hashlib.sha256(manifest).hexdigest() != stamp.manifest_sha256:
-        return None
-    for path, state in stamp.files.items():
-        if _state(out_dir / path) != state:
-            return None
-    return stamp
-
-
-def recorded_files(store: Store) -> dict[str, tuple[int, int]]:
-    """The size and modification time of each file when the last build published it."""
-    raw = store.read(NAME)
-    try:
-        return Stamp.from_json(raw).files if raw is not None else {}
-    except (ValueError, KeyError, TypeError):
-        return {}
+        return False
+    if hashlib.sha256(manifest).hexdigest() != last.manifest_sha256:
+        return False
+    return all(_state(out_dir / path) == state for path, state in last.files.items())
 
 
 def record(store: Store, key: str, out_dir: Path, paths: Iterable[str], *, services: int,

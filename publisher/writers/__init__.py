@@ -89,6 +89,15 @@ class Site:
         return sorted({service for service, _ in self.documents})
 
 
+#: ``memo(key, compute)``: see :attr:`RenderContext.memo`
+Memo = Callable[[str, Callable[[], Any]], Any]
+
+
+def compute_now(key: str, compute: Callable[[], Any]) -> Any:
+    """The memo of a context without a cache: computes every time."""
+    return compute()
+
+
 @dataclass
 class RenderContext:
     """What a writer may know besides the document."""
@@ -107,7 +116,7 @@ class RenderContext:
     #: same ``key`` (which must name every input of ``compute`` besides the writer's own code,
     #: templates and engines). The build gives site passes one backed by its cache, so that a
     #: site-wide output made of parts (a search index per language) remakes only what changed.
-    memo: Callable[[str, Callable[[], Any]], Any] = field(default=lambda key, compute: compute())
+    memo: Memo = compute_now
 
     @property
     def lang(self) -> str:

@@ -16,6 +16,7 @@ JavaScript.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import tempfile
@@ -162,7 +163,7 @@ class SearchWriter(Writer):
         bundles = [
             first.memo(digest("pagefind", [(path, hashlib.sha256(data).hexdigest())
                                            for path, data in pages]),
-                       lambda pages=pages: build_index(pages))  # type: ignore[misc]
+                       functools.partial(build_index, pages))
             for _, pages in sorted(by_lang.items())
         ]
         out = [
