@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -60,6 +62,7 @@ class _Source:
     body: str = ""
     body_line: int = 1  # file line of the body's first line
     key: str = ""  # in the cache: the file's bytes, path, configuration and code
+    record_fingerprint: str = ""  # sha256 of the validated record alone
 
 
 def load_site(
@@ -178,15 +181,17 @@ def _read_cached(source: _Source, config: SiteConfig, config_key: str, store: St
     cached = store.get_object("parsed", source.key)
     if cached is not None:
         source.raw = raw
-        source.record, source.body, source.body_line, found = cached
+        source.record, source.body, source.body_line, found, source.record_fingerprint = cached
         diagnostics.extend(found)
         return
     found_here = Diagnostics()
     _read(source, config, found_here)
     diagnostics.extend(found_here.items)
     if source.record is not None:
+        source.record_fingerprint = hashlib.sha256(
+            source.record.model_dump_json().encode()).hexdigest()
         store.put_object("parsed", source.key, (source.record, source.body, source.body_line,
-                                                found_here.items))
+                                                found_here.items, source.record_fingerprint))
 
 
 def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None:
@@ -349,13 +354,15 @@ class _Folder:
     def __init__(self, root: Path, by_path: dict[PurePosixPath, str]) -> None:
         self.root = root
         self.by_path = by_path
+        self.real_root = os.path.realpath(root)
         self._answers: dict[Observation, object] = {}
 
     def still_true(self, observed: list[Observation]) -> bool:
         for item in observed:
             question = (item[0], item[1], None)
             if question not in self._answers:
-                self._answers[question] = observe(question, self.root, self.by_path.get)
+                self._answers[question] = observe(question, self.root, self.by_path.get,
+                                                  real_root=self.real_root)
             if self._answers[question] != item[2]:
                 return False
         return True
@@ -373,10 +380,11 @@ def _parse_body_cached(
     body_key = digest("body", source.key)
     cached = store.get_object("parsed", body_key) if source.key else None
     if cached is not None:
-        blocks, images, facts, observed, found = cached
+        packed_blocks, images, facts, observed, found = cached
         if folder.still_true(observed):
             diagnostics.extend(found)
-            return _document(source, blocks, images), facts
+            # the blocks stay pickled until a writer reads them (see model._Blocks)
+            return _document(source, packed_blocks, images), facts
     found_here = Diagnostics()
     parser = BodyParser(
         span=SourceSpan(source.shown, source.body_line - 1),
@@ -395,12 +403,14 @@ def _parse_body_cached(
     doc = _document(source, blocks, images)
     facts = _facts(doc, config.default_language)
     if source.key:
+        packed_blocks = pickle.dumps(blocks, protocol=pickle.HIGHEST_PROTOCOL)
         store.put_object("parsed", body_key,
-                         (blocks, images, facts, parser.observed, found_here.items))
+                         (packed_blocks, images, facts, parser.observed, found_here.items))
     return doc, facts
 
 
-def _document(source: _Source, blocks: tuple[Block, ...], images: tuple[str, ...]) -> Document:
+def _document(source: _Source, blocks: tuple[Block, ...] | bytes,
+              images: tuple[str, ...]) -> Document:
     assert source.record is not None
     return Document(
         record=source.record,
@@ -411,6 +421,7 @@ def _document(source: _Source, blocks: tuple[Block, ...], images: tuple[str, ...
         fingerprint=hashlib.sha256(source.raw).hexdigest(),
         body_fingerprint=hashlib.sha256(source.body.strip().encode()).hexdigest(),
         images=images,
+        record_fingerprint=source.record_fingerprint,
     )
 
 

@@ -8,10 +8,13 @@ point the author at the line to fix. HTML is one output among others, never the 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import hashlib
+import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, TypeAlias
+from typing import Annotated, Literal, TypeAlias, overload
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -292,24 +295,65 @@ class Freshness:
         return self.status == "outdated"
 
 
+class _Blocks:
+    """``Document.blocks``, which the loader may give as the pickled bytes of a cached parse:
+    they are unpickled the first time they are read. A rebuild of a large catalogue reads every
+    document but renders few; unpickling the bodies of the others was most of its reading time.
+    (A data descriptor: the frozen dataclass's ``__init__`` sets it like any field.)"""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.private = f"_{name}"
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> tuple[Block, ...]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> tuple[Block, ...]: ...
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> tuple[Block, ...]:
+        if obj is None:
+            return ()  # the field's default
+        value = obj.__dict__.get(self.private, ())
+        if isinstance(value, bytes):
+            value = pickle.loads(value)  # the build's own cache, see cache.Store
+            obj.__dict__[self.private] = value
+        return value  # type: ignore[no-any-return]
+
+    def __set__(self, obj: object, value: tuple[Block, ...] | bytes) -> None:
+        obj.__dict__[self.private] = value
+
+
 @dataclass(frozen=True)
 class Document:
     """One service in one language: its record, its body and where it came from."""
 
     record: ServiceRecord
     lang: str
-    blocks: tuple[Block, ...]
     source: str  # content-relative posix path, e.g. "en/parking-permit.md"
     span: SourceSpan  # display path of the file, line 1
     fingerprint: str  # sha256 of the source bytes, for caches and translation freshness
+    blocks: _Blocks = _Blocks()  # read as tuple[Block, ...]
     body_fingerprint: str = ""  # sha256 of the body text alone (translation freshness)
     images: tuple[str, ...] = field(default=())
     #: set for every document of a :class:`~publisher.writers.Site`; ``None`` outside one
     freshness: Freshness | None = None
+    #: sha256 of the record alone (what site-wide lists show), when the loader knows it
+    record_fingerprint: str = field(default="", repr=False)
 
     @property
     def id(self) -> str:
         return self.record.id
+
+    def record_digest(self) -> str:
+        """A digest of the record alone: unchanged by an edit of the body text."""
+        return self.record_fingerprint or hashlib.sha256(
+            self.record.model_dump_json().encode()).hexdigest()
+
+    def with_freshness(self, freshness: Freshness) -> Document:
+        """The same document with ``freshness``; its blocks are copied as they are (bytes not
+        yet unpickled stay so, which ``dataclasses.replace`` would not leave them)."""
+        other = copy.copy(self)
+        object.__setattr__(other, "freshness", freshness)
+        return other
 
     def headings(self) -> Iterator[Heading]:
         for block in walk_blocks(self.blocks):

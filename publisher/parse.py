@@ -123,10 +123,11 @@ Observation = tuple[str, str, object]
 
 def observe(question: Observation, content_dir: Path,
             resolve_service: Callable[[PurePosixPath], str | None],
-            record: list[Observation] | None = None) -> object:
+            record: list[Observation] | None = None, real_root: str | None = None) -> object:
     """Ask the content folder ``question`` (its answer part is ignored): is there a file at
     this path, does the path stay inside the folder, which service does a ``.md`` path name.
-    With ``record``, the answer is noted there."""
+    With ``record``, the answer is noted there; ``real_root``: the folder's real path, when the
+    caller asks many questions."""
     kind, path, _ = question
     target = PurePosixPath(path)
     answer: object
@@ -135,7 +136,7 @@ def observe(question: Observation, content_dir: Path,
     elif kind == "inside":
         # os.path rather than pathlib: asked once per link of every page, where pathlib's
         # object overhead is most of the time
-        root = os.path.realpath(content_dir)
+        root = real_root or os.path.realpath(content_dir)
         real = os.path.realpath(os.path.join(root, path))
         answer = real == root or real.startswith(root + os.sep)
     else:

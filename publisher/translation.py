@@ -105,7 +105,7 @@ def with_freshness(documents: Mapping[tuple[str, str], Document], source_lang: s
     for key, doc in documents.items():
         source = documents.get((key[0], source_lang))
         state = freshness(doc, source, source_lang, revisions.get(key[0]))
-        out[key] = doc if doc.freshness == state else dataclasses.replace(doc, freshness=state)
+        out[key] = doc if doc.freshness == state else doc.with_freshness(state)
     return out
 
 
