@@ -186,6 +186,48 @@ def test_a_cached_parse_is_checked_against_the_files_it_links_to(
          else str(page))]
 
 
+def test_a_cached_parse_leaves_the_body_packed_until_it_is_read(content: Path,
+                                                                  tmp_path: Path) -> None:
+    from publisher.cache import Store
+    from publisher.diagnostics import Diagnostics
+    from publisher.load import load_site
+
+    store = Store(tmp_path / "cache")
+    first = load_site(content, Diagnostics(), store=store)
+    store.prune()
+    again = load_site(content, Diagnostics(), store=Store(tmp_path / "cache"))
+    assert first is not None and again is not None
+    for key, doc in again.documents.items():
+        assert isinstance(doc.__dict__["_blocks"], bytes), "not unpickled by loading"
+        assert doc.blocks == first.documents[key].blocks
+        assert isinstance(doc.__dict__["_blocks"], tuple), "unpickled once, then kept"
+        assert doc == first.documents[key]
+
+
+def test_site_wide_lists_follow_front_matter_edits_not_body_edits(content: Path,
+                                                                  tmp_path: Path) -> None:
+    """The open data, feeds and sitemap are remade from cached parts keyed by the records: a
+    body edit leaves their bytes alone, a front-matter edit shows in each of them."""
+    out = tmp_path / "site"
+    lists = ["data/catalogue.jsonld", "data/catalogue.csv", "feeds/fr.xml", "sitemap.xml"]
+    run(content, out)
+    before = {name: (out / name).read_bytes() for name in lists}
+    page = content / "fr" / "sample.md"
+    page.write_text(page.read_text().replace("Du texte.", "Un autre texte."))
+    run(content, out)
+    assert {name: (out / name).read_bytes() for name in lists} == before
+    page.write_text(page.read_text().replace("title: Service exemple",
+                                             "title: Service renommé"))
+    run(content, out)
+    for name in lists[:3]:
+        assert "Service renommé" in (out / name).read_text(encoding="utf-8"), name
+    assert "Service exemple" not in (out / "feeds" / "fr.xml").read_text(encoding="utf-8")
+    fresh = run(content, tmp_path / "fresh", use_cache=False)
+    assert fresh.published
+    for name in lists:
+        assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+
+
 def test_parallel_and_serial_builds_are_identical(content: Path, tmp_path: Path) -> None:
     serial = run(content, tmp_path / "serial", use_cache=False)
     parallel = run(content, tmp_path / "parallel", jobs=2, use_cache=False)

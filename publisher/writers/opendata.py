@@ -19,15 +19,18 @@ use the EU Publications Office authority tables, whose IRIs follow from ISO code
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
 
+from publisher.cache import digest
 from publisher.config import SiteConfig
 from publisher.model import CHANNEL_LABELS, Channel, Document, ServiceRecord
 from publisher.writers import Artifact, Options, RenderContext, Site, Writer, page_path
@@ -112,12 +115,25 @@ class OpenDataWriter(Writer):
         contexts: Mapping[str, RenderContext],
         artifacts: tuple[Artifact, ...],
     ) -> list[Artifact]:
+        # Each output is kept in the cache by its inputs (see RenderContext.memo): a rebuild
+        # after an edit remakes only what the edit changes. The records' digests are the keys,
+        # not the files': these lists show the front matter, never the body text.
+        memo = next(iter(contexts.values())).memo
+        pages = [(a.path, _page_key(a), a.lang) for a in artifacts
+                 if a.media_type.startswith("text/html")]
+        reviewed = sorted((d.id, d.lang, d.record.last_reviewed.isoformat())
+                          for d in site.documents.values())
         return [
-            Artifact("sitemap.xml", sitemap(site, artifacts), "application/xml", "sitemap",
-                     listed=False),
+            Artifact("sitemap.xml",
+                     memo(digest("sitemap", pages, reviewed),
+                          functools.partial(sitemap, site, artifacts)),
+                     "application/xml", "sitemap", listed=False),
             *(
-                Artifact(f"feeds/{lang}.xml", feed(site, ctx), "application/atom+xml", "feed",
-                         lang=lang, listed=False)
+                Artifact(f"feeds/{lang}.xml",
+                         ctx.memo(digest("feed", lang, [(d.id, d.record_digest())
+                                                        for d in site.in_language(lang)]),
+                                  functools.partial(feed, site, ctx)),
+                         "application/atom+xml", "feed", lang=lang, listed=False)
                 for lang, ctx in contexts.items()
             ),
             Artifact("data/catalogue.jsonld", catalogue_jsonld(site, contexts),
@@ -347,102 +363,18 @@ def catalogue_jsonld(site: Site, contexts: Mapping[str, RenderContext]) -> bytes
     currencies: set[str] = set()
     used_languages: set[str] = set()
     authorities: dict[str, list[tuple[str, str]]] = {}
-
+    lines = [(str(node["@id"]), _line(node)) for node in graph]
     for service in site.service_ids():
         versions = site.translations(service)
-        main = versions.get(config.default_language) or next(iter(versions.values()))
-        record = main.record
-        node_id = f"{base}#service-{service}"
-        authority = f"{base}#authority-{slug(record.owner)}"
-        authorities.setdefault(authority, []).extend(
-            (lang, doc.record.owner) for lang, doc in versions.items())
-        node: dict[str, Any] = {
-            "@id": node_id,
-            "@type": "PublicService",
-            "dct:identifier": service,
-            "dct:title": _texts((lang, doc.record.title) for lang, doc in versions.items()),
-            "dct:description": _texts((lang, doc.record.summary)
-                                      for lang, doc in versions.items()),
-            "dcat:keyword": _texts((lang, keyword) for lang, doc in versions.items()
-                                   for keyword in doc.record.keywords),
-            "cv:thematicArea": {"@id": f"{base}#topic-{record.topic}"},
-            "cv:hasCompetentAuthority": {"@id": authority},
-            "dct:isPartOf": {"@id": base},
-            "foaf:page": [{"@id": _absolute(config, page_path(lang, service))}
-                          for lang in versions],
-            "dct:modified": {"@value": max(d.record.last_reviewed
-                                           for d in versions.values()).isoformat(),
-                             "@type": "xsd:date"},
-        }
-        languages = [AUTHORITY_LANGUAGES[lang] for lang in versions
-                     if lang in AUTHORITY_LANGUAGES]
-        if languages:
-            node["dct:language"] = [{"@id": LANGUAGE + code} for code in languages]
-            used_languages.update(languages)
-        processing = duration(record.processing_time)
-        if processing:
-            node["cv:processingTime"] = {"@value": processing, "@type": "xsd:duration"}
-        if not node["dcat:keyword"]:
-            del node["dcat:keyword"]
-        channels = []
-        for index, channel in enumerate(record.channels, start=1):
-            channel_id = f"{base}#channel-{service}-{index}"
-            texts = [
-                (lang, _channel_text(doc.record.channels[index - 1], doc.record, contexts[lang]))
-                for lang, doc in versions.items()
-                if _same_channels(record, doc.record)
-            ]
-            channel_node: dict[str, Any] = {
-                "@id": channel_id,
-                "@type": "Channel",
-                "dct:identifier": f"{service}-channel-{index}",
-                "dct:type": {"@id": f"{base}#channel-type-{channel.type}"},
-                "dct:description": _texts(texts),
-            }
-            if channel.type == "in-person" and record.opening_hours:
-                channel_node["cv:openingHours"] = {"@id": f"{base}#hours-{service}"}
-            graph.append(channel_node)
-            channels.append({"@id": channel_id})
-        node["cv:hasChannel"] = channels
-        costs = []
-        for index, fee in enumerate(record.fees, start=1):
-            cost_id = f"{base}#cost-{service}-{index}"
-            currencies.add(fee.currency)
-            graph.append({
-                "@id": cost_id,
-                "@type": "Cost",
-                "dct:identifier": f"{service}-cost-{index}",
-                "cv:hasValue": {"@value": f"{fee.amount:.2f}", "@type": "xsd:double"},
-                "cv:currency": {"@id": CURRENCY + fee.currency},
-                "dct:description": _texts(
-                    (lang, doc.record.fees[index - 1].label) for lang, doc in versions.items()
-                    if _same_fees(record, doc.record)),
-            })
-            costs.append({"@id": cost_id})
-        if costs:
-            node["cv:hasCost"] = costs
-        contact_id = f"{base}#contact-{service}"
-        contact: dict[str, Any] = {"@id": contact_id, "@type": "ContactPoint"}
-        if record.contact.phone:
-            contact["cv:telephone"] = record.contact.phone
-        if record.contact.email:
-            contact["cv:email"] = record.contact.email
-        if record.contact.url:
-            contact["cv:contactPage"] = {"@id": record.contact.url}
-            graph.append({"@id": record.contact.url, "@type": "foaf:Document"})
-        if record.opening_hours:
-            contact["cv:openingHours"] = {"@id": f"{base}#hours-{service}"}
-            graph.append({
-                "@id": f"{base}#hours-{service}",
-                "@type": "TemporalEntity",
-                "dct:description": _texts(
-                    (lang, _hours_text(doc.record, contexts[lang]))
-                    for lang, doc in versions.items()
-                    if doc.record.opening_hours == record.opening_hours),
-            })
-        graph.append(contact)
-        node["cv:contactPoint"] = {"@id": contact_id}
-        graph.append(node)
+        key = digest("jsonld", service, [(lang, doc.record_digest())
+                                         for lang, doc in versions.items()])
+        part = default.memo(key, functools.partial(_service_graph, service, versions, base,
+                                                   config, contexts))
+        lines.extend(part.lines)
+        authorities.setdefault(part.authority, []).extend(part.names)
+        currencies.update(part.currencies)
+        used_languages.update(part.languages)
+    graph = []
     for authority, names in sorted(authorities.items()):
         graph.append({
             "@id": authority,
@@ -456,12 +388,131 @@ def catalogue_jsonld(site: Site, contexts: Mapping[str, RenderContext]) -> bytes
                       "skos:notation": currency})
     for code in sorted(used_languages):
         graph.append({"@id": LANGUAGE + code, "@type": "LinguisticSystem"})
-    graph.sort(key=lambda item: str(item["@id"]))
-    # one node a line: readable in a diff, and written by json's C encoder (an indented dump
-    # takes its Python one, five seconds for a thousand services)
+    lines.extend((str(node["@id"]), _line(node)) for node in graph)
+    lines.sort(key=lambda item: item[0])
     context = json.dumps([CPSV_AP_CONTEXT, PREFIXES], ensure_ascii=False, sort_keys=True)
-    nodes = ",\n".join(json.dumps(node, ensure_ascii=False, sort_keys=True) for node in graph)
+    nodes = ",\n".join(line for _, line in lines)
     return f'{{"@context": {context},\n"@graph": [\n{nodes}\n]}}\n'.encode()
+
+
+def _line(node: dict[str, Any]) -> str:
+    """One node a line: readable in a diff, and written by json's C encoder (an indented dump
+    takes its Python one, five seconds for a thousand services)."""
+    return json.dumps(node, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class _ServiceGraph:
+    """One service's part of the catalogue graph: its nodes, one JSON line each (with their
+    ids), its competent authority and that authority's names, what it uses of the shared
+    concepts (currencies, languages)."""
+
+    lines: list[tuple[str, str]]
+    authority: str
+    names: list[tuple[str, str]]
+    currencies: set[str]
+    languages: set[str]
+
+
+def _service_graph(service: str, versions: Mapping[str, Document], base: str,
+                   config: SiteConfig, contexts: Mapping[str, RenderContext]) -> _ServiceGraph:
+    graph: list[dict[str, Any]] = []
+    currencies: set[str] = set()
+    used_languages: set[str] = set()
+    main = versions.get(config.default_language) or next(iter(versions.values()))
+    record = main.record
+    node_id = f"{base}#service-{service}"
+    authority = f"{base}#authority-{slug(record.owner)}"
+    node: dict[str, Any] = {
+        "@id": node_id,
+        "@type": "PublicService",
+        "dct:identifier": service,
+        "dct:title": _texts((lang, doc.record.title) for lang, doc in versions.items()),
+        "dct:description": _texts((lang, doc.record.summary)
+                                  for lang, doc in versions.items()),
+        "dcat:keyword": _texts((lang, keyword) for lang, doc in versions.items()
+                               for keyword in doc.record.keywords),
+        "cv:thematicArea": {"@id": f"{base}#topic-{record.topic}"},
+        "cv:hasCompetentAuthority": {"@id": authority},
+        "dct:isPartOf": {"@id": base},
+        "foaf:page": [{"@id": _absolute(config, page_path(lang, service))}
+                      for lang in versions],
+        "dct:modified": {"@value": max(d.record.last_reviewed
+                                       for d in versions.values()).isoformat(),
+                         "@type": "xsd:date"},
+    }
+    languages = [AUTHORITY_LANGUAGES[lang] for lang in versions
+                 if lang in AUTHORITY_LANGUAGES]
+    if languages:
+        node["dct:language"] = [{"@id": LANGUAGE + code} for code in languages]
+        used_languages.update(languages)
+    processing = duration(record.processing_time)
+    if processing:
+        node["cv:processingTime"] = {"@value": processing, "@type": "xsd:duration"}
+    if not node["dcat:keyword"]:
+        del node["dcat:keyword"]
+    channels = []
+    for index, channel in enumerate(record.channels, start=1):
+        channel_id = f"{base}#channel-{service}-{index}"
+        texts = [
+            (lang, _channel_text(doc.record.channels[index - 1], doc.record, contexts[lang]))
+            for lang, doc in versions.items()
+            if _same_channels(record, doc.record)
+        ]
+        channel_node: dict[str, Any] = {
+            "@id": channel_id,
+            "@type": "Channel",
+            "dct:identifier": f"{service}-channel-{index}",
+            "dct:type": {"@id": f"{base}#channel-type-{channel.type}"},
+            "dct:description": _texts(texts),
+        }
+        if channel.type == "in-person" and record.opening_hours:
+            channel_node["cv:openingHours"] = {"@id": f"{base}#hours-{service}"}
+        graph.append(channel_node)
+        channels.append({"@id": channel_id})
+    node["cv:hasChannel"] = channels
+    costs = []
+    for index, fee in enumerate(record.fees, start=1):
+        cost_id = f"{base}#cost-{service}-{index}"
+        currencies.add(fee.currency)
+        graph.append({
+            "@id": cost_id,
+            "@type": "Cost",
+            "dct:identifier": f"{service}-cost-{index}",
+            "cv:hasValue": {"@value": f"{fee.amount:.2f}", "@type": "xsd:double"},
+            "cv:currency": {"@id": CURRENCY + fee.currency},
+            "dct:description": _texts(
+                (lang, doc.record.fees[index - 1].label) for lang, doc in versions.items()
+                if _same_fees(record, doc.record)),
+        })
+        costs.append({"@id": cost_id})
+    if costs:
+        node["cv:hasCost"] = costs
+    contact_id = f"{base}#contact-{service}"
+    contact: dict[str, Any] = {"@id": contact_id, "@type": "ContactPoint"}
+    if record.contact.phone:
+        contact["cv:telephone"] = record.contact.phone
+    if record.contact.email:
+        contact["cv:email"] = record.contact.email
+    if record.contact.url:
+        contact["cv:contactPage"] = {"@id": record.contact.url}
+        graph.append({"@id": record.contact.url, "@type": "foaf:Document"})
+    if record.opening_hours:
+        contact["cv:openingHours"] = {"@id": f"{base}#hours-{service}"}
+        graph.append({
+            "@id": f"{base}#hours-{service}",
+            "@type": "TemporalEntity",
+            "dct:description": _texts(
+                (lang, _hours_text(doc.record, contexts[lang]))
+                for lang, doc in versions.items()
+                if doc.record.opening_hours == record.opening_hours),
+        })
+    graph.append(contact)
+    node["cv:contactPoint"] = {"@id": contact_id}
+    graph.append(node)
+    return _ServiceGraph([(str(n["@id"]), _line(n)) for n in graph], authority,
+                         [(lang, doc.record.owner) for lang, doc in versions.items()],
+                         currencies, used_languages)
 
 
 # ------------------------------------------------------------------ CSV
@@ -486,44 +537,54 @@ def catalogue_csv(site: Site, contexts: Mapping[str, RenderContext]) -> bytes:
     """RFC 4180 CSV in UTF-8, a header row, CRLF line ends; lists inside a cell are joined with
     ' | '."""
     config = site.config
+    memo = contexts[config.default_language].memo
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for service in site.service_ids():
         versions = site.translations(service)
-        for lang, doc in versions.items():
-            record = doc.record
-
-            def first(kind: str, attribute: str, record: ServiceRecord = record) -> str:
-                return next((str(getattr(c, attribute)) for c in record.channels
-                             if c.type == kind and getattr(c, attribute)), "")
-
-            writer.writerow([
-                service,
-                lang,
-                text_cell(record.title),
-                text_cell(record.summary),
-                record.topic,
-                text_cell(config.topic_label(record.topic, lang)),
-                text_cell(LIST_SEPARATOR.join(record.audience)),
-                text_cell(LIST_SEPARATOR.join(record.keywords)),
-                text_cell(LIST_SEPARATOR.join(_channel_cell(c, record) for c in record.channels)),
-                first("online", "url"),
-                first("phone", "phone"),
-                first("email", "email"),
-                text_cell(LIST_SEPARATOR.join(f"{fee.label}: {fee.amount:.2f} {fee.currency}"
-                                              for fee in record.fees)),
-                "false" if record.fees else "true",
-                text_cell(record.processing_time),
-                text_cell(record.owner),
-                record.contact.phone or "",
-                record.contact.email or "",
-                record.contact.url or "",
-                record.last_reviewed.isoformat(),
-                _absolute(config, page_path(lang, service)),
-                LIST_SEPARATOR.join(code for code in versions if code != lang),
-            ])
+        key = digest("csv", service, [(lang, doc.record_digest())
+                                      for lang, doc in versions.items()])
+        writer.writerows(memo(key, functools.partial(_csv_rows, service, versions, config)))
     return buffer.getvalue().encode("utf-8")
+
+
+def _csv_rows(service: str, versions: Mapping[str, Document], config: SiteConfig
+              ) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for lang, doc in versions.items():
+        record = doc.record
+
+        def first(kind: str, attribute: str, record: ServiceRecord = record) -> str:
+            return next((str(getattr(c, attribute)) for c in record.channels
+                         if c.type == kind and getattr(c, attribute)), "")
+
+        rows.append([
+            service,
+            lang,
+            text_cell(record.title),
+            text_cell(record.summary),
+            record.topic,
+            text_cell(config.topic_label(record.topic, lang)),
+            text_cell(LIST_SEPARATOR.join(record.audience)),
+            text_cell(LIST_SEPARATOR.join(record.keywords)),
+            text_cell(LIST_SEPARATOR.join(_channel_cell(c, record) for c in record.channels)),
+            first("online", "url"),
+            first("phone", "phone"),
+            first("email", "email"),
+            text_cell(LIST_SEPARATOR.join(f"{fee.label}: {fee.amount:.2f} {fee.currency}"
+                                          for fee in record.fees)),
+            "false" if record.fees else "true",
+            text_cell(record.processing_time),
+            text_cell(record.owner),
+            record.contact.phone or "",
+            record.contact.email or "",
+            record.contact.url or "",
+            record.last_reviewed.isoformat(),
+            _absolute(config, page_path(lang, service)),
+            LIST_SEPARATOR.join(code for code in versions if code != lang),
+        ])
+    return rows
 
 
 WRITER = OpenDataWriter()
