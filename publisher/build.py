@@ -14,7 +14,6 @@ import contextlib
 import ctypes
 import ctypes.util
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -28,7 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from publisher import __version__, stamp
 from publisher.audits import Finding
-from publisher.cache import Store, code_version, digest, folder_digest
+from publisher.cache import FileTable, Store, code_version, content_state, digest, folder_digest
 from publisher.diagnostics import Diagnostics, did_you_mean
 from publisher.engine import BuildSpec, Task, executor_for, iter_missing, run_plan
 from publisher.files import remove_later
@@ -150,7 +149,7 @@ def manifest(artifacts: Sequence[Artifact], when: dt.datetime) -> bytes:
             "format": artifact.format,
             "media_type": artifact.media_type,
             "bytes": len(artifact.data),
-            "sha256": hashlib.sha256(artifact.data).hexdigest(),
+            "sha256": artifact.sha256,
         }
         for artifact in sorted(artifacts, key=lambda a: a.path)
     ]
@@ -198,7 +197,7 @@ class Published:
         it was published (same size and time as recorded) is trusted to hold what the manifest
         says; any other is compared byte for byte (never trusted: a file edited by hand must
         not be carried into the new output)."""
-        path = self.root / artifact.path
+        path = os.path.join(self.root, artifact.path)
         try:
             info = os.stat(path, follow_symlinks=False)
         except OSError:
@@ -207,9 +206,10 @@ class Published:
             return False
         if (self.recorded.get(artifact.path) == (info.st_size, info.st_mtime_ns)
                 and artifact.path in self.hashes):
-            return self.hashes[artifact.path] == hashlib.sha256(artifact.data).hexdigest()
+            return self.hashes[artifact.path] == artifact.sha256
         try:
-            return path.read_bytes() == artifact.data
+            with open(path, "rb") as published:
+                return published.read() == artifact.data
         except OSError:
             return False
 
@@ -218,24 +218,39 @@ def write_tree(root: Path, artifacts: Sequence[Artifact],
                published: Published | None = None) -> int:
     """Write the artifacts under ``root``; a file whose bytes the published output already has
     is hard-linked from it, so it keeps its modification time. Returns how many files were
-    written rather than linked."""
+    written rather than linked. (Plain ``os`` calls on strings: a rebuild of a large catalogue
+    links thousands of files, and pathlib's objects cost more than the system calls.)"""
     written = 0
+    folders: set[str] = set()
     for artifact in artifacts:
-        target = root / artifact.path
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = os.path.join(root, artifact.path)
+        folder = os.path.dirname(target)
+        if folder not in folders:
+            os.makedirs(folder, exist_ok=True)
+            folders.add(folder)
         if published is not None and published.holds(artifact):
             try:
-                if target.exists():
-                    target.unlink()
-                os.link(published.root / artifact.path, target)
+                _link(os.path.join(published.root, artifact.path), target)
                 continue
             except OSError:
                 pass  # another file system, or the file went away: write it instead
-        if target.exists():
-            target.unlink()  # never write through a hard link into the published output
-        target.write_bytes(artifact.data)
+        try:
+            out = open(target, "xb")  # noqa: SIM115 - closed below, after the retry
+        except FileExistsError:
+            os.unlink(target)  # never write through a hard link into the published output
+            out = open(target, "xb")  # noqa: SIM115
+        with out:
+            out.write(artifact.data)
         written += 1
     return written
+
+
+def _link(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        os.unlink(target)
+        os.link(source, target)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -322,27 +337,29 @@ def site_contexts(
     }
 
 
-def inputs_key(options: BuildOptions) -> str:
+def inputs_key(options: BuildOptions, known: FileTable | None = None) -> tuple[str, FileTable]:
     """A digest of everything a build reads: every file of the content folder (services,
     images, revisions, the configuration), the configuration given elsewhere, the templates,
     publisher's code, the engines of the formats it may build and of the audits, the options
-    that change the output, and the clock (``SOURCE_DATE_EPOCH``)."""
+    that change the output, and the clock (``SOURCE_DATE_EPOCH``); and the table of the content
+    files read (``known``: the last build's, whose unchanged files are not read again)."""
     from publisher.audit import engines_version
 
     writers = registry()
     names = sorted(writers if options.formats is None
                    else (set(options.formats) | WEBSITE) & set(writers))
+    content, sources = content_state(options.content_dir, known or {})
     return digest(
         __version__, code_version(),
         str(options.content_dir.resolve()), str(options.out_dir.resolve()),
         sorted(options.formats) if options.formats is not None else None,
         options.audit, options.fail_on, os.environ.get("SOURCE_DATE_EPOCH", ""),
-        folder_digest(options.content_dir),
+        content,
         options.config_path.read_bytes() if options.config_path else b"",
         folder_digest(options.formats_dir or formats_dir()),
         [(name, writers[name].engine_version()) for name in names],
         engines_version() if options.audit else "",
-    )
+    ), sources
 
 
 def _unchanged(options: BuildOptions, last: stamp.Stamp | None, key: str,
@@ -369,17 +386,19 @@ def build(options: BuildOptions) -> BuildResult:
     store = Store(options.cache_root)
     last = stamp.load(store)
     key = ""
+    sources: FileTable = {}
     if store.root is not None:
         progress.stage("checking what changed")
         try:
-            key = inputs_key(options)
+            key, sources = inputs_key(options, last.sources if last else None)
         except OSError:
             key = ""  # a file could not be read: the usual path will say which
         if key and _unchanged(options, last, key, result):
             result.seconds = time.perf_counter() - started
             return result
     progress.stage("reading the content")
-    site = load_site(options.content_dir, diagnostics, options.config_path, store)
+    site = load_site(options.content_dir, diagnostics, options.config_path, store,
+                     {path: entry[2] for path, entry in sources.items()})
     if site is None:
         return result
     report_freshness(site, diagnostics)
@@ -459,7 +478,7 @@ def build(options: BuildOptions) -> BuildResult:
                          services=result.services, languages=result.languages,
                          tasks=outcome.cached + outcome.rendered, formats=result.formats,
                          audited=result.audited, diagnostics=diagnostics.items,
-                         findings=result.findings)
+                         findings=result.findings, sources=sources)
         store.prune()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -15,8 +15,10 @@ import hashlib
 import json
 import os
 import pickle
+import stat
 import tempfile
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,52 @@ def folder_digest(folder: Path) -> str:
         _feed(hasher, path.relative_to(folder).as_posix().encode())
         _feed(hasher, path.read_bytes())
     return hasher.hexdigest()
+
+
+#: content-relative path -> (size, modification time in ns, sha256) of each file of a folder
+FileTable = dict[str, tuple[int, int, str]]
+
+#: a file modified this close to a scan may be modified again within the same tick of the
+#: file system's clock, with the same size: it is not remembered, so the next scan reads it
+_RACY_NS = 2_000_000_000
+
+
+def content_state(folder: Path, known: Mapping[str, tuple[int, int, str]]
+                  ) -> tuple[str, FileTable]:
+    """A hash of every file of ``folder`` by path and content (like :func:`folder_digest`), and
+    the table of what was read. A file whose size and modification time are those ``known``
+    gives (the table of the last build) is not read again: its sha256 is taken from there, as
+    ``git status`` trusts its index. Thousands of service files are then a matter of stats."""
+    if not folder.is_dir():
+        return digest("missing", folder.name), {}
+    started = time.time_ns()
+    found: list[tuple[str, str]] = []
+    for directory, folders, files in os.walk(folder):
+        folders.sort()
+        base = os.path.relpath(directory, folder)
+        for name in files:
+            path = os.path.join(directory, name)
+            found.append((name if base == "." else f"{base}/{name}".replace(os.sep, "/"), path))
+    table: FileTable = {}
+    hasher = hashlib.sha256()
+    for rel, path in sorted(found):
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue  # a dangling link: the loader reports it
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        entry = known.get(rel)
+        if entry is not None and entry[:2] == (info.st_size, info.st_mtime_ns):
+            sha = entry[2]
+        else:
+            with open(path, "rb") as source:
+                sha = hashlib.sha256(source.read()).hexdigest()
+        if started - info.st_mtime_ns > _RACY_NS:
+            table[rel] = (info.st_size, info.st_mtime_ns, sha)
+        _feed(hasher, rel.encode())
+        _feed(hasher, sha.encode())
+    return hasher.hexdigest(), table
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -178,7 +226,7 @@ class Store:
             self._drop("tasks", key)
             return None
         for artifact, item in zip(artifacts, data["artifacts"], strict=True):
-            if hashlib.sha256(artifact.data).hexdigest() != item["sha256"]:
+            if artifact.sha256 != item["sha256"]:
                 self._drop("tasks", key)
                 return None  # a damaged blob is a miss, never a wrong output
         return artifacts, [diagnostic_from_json(d) for d in data["diagnostics"]]
@@ -190,7 +238,7 @@ class Store:
             return
         items = []
         for artifact in artifacts:
-            sha = hashlib.sha256(artifact.data).hexdigest()
+            sha = artifact.sha256
             blob = self._blob(sha)
             if not blob.exists():
                 _write_atomic(blob, artifact.data)

@@ -200,7 +200,7 @@ class Keys:
             self.writer_keys[task.writer], doc.lang, doc.fingerprint,
             sorted(translations), source.fingerprint if source else "",
             [self._image(src) for src in doc.images],
-            [(a.path, digest(a.data), dict(a.meta)) for a in alternates],
+            [(a.path, a.sha256, dict(a.meta)) for a in alternates],
         )
 
 

@@ -14,6 +14,7 @@ import hashlib
 import os
 import pickle
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -62,6 +63,7 @@ class _Source:
     body: str = ""
     body_line: int = 1  # file line of the body's first line
     key: str = ""  # in the cache: the file's bytes, path, configuration and code
+    sha256: str = ""  # of ``raw``, known before it is read when the file did not change
     record_fingerprint: str = ""  # sha256 of the validated record alone
 
 
@@ -70,6 +72,7 @@ def load_site(
     diagnostics: Diagnostics,
     config_path: Path | None = None,
     store: Store | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> Site | None:
     """Load and validate everything; ``None`` when any error was found (all are reported).
 
@@ -82,14 +85,16 @@ def load_site(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load_site(content_dir, diagnostics, config_path, store or Store(None))
+        return _load_site(content_dir, diagnostics, config_path, store or Store(None),
+                          digests or {})
     finally:
         if collecting:
             gc.enable()
 
 
 def _load_site(
-    content_dir: Path, diagnostics: Diagnostics, config_path: Path | None, store: Store
+    content_dir: Path, diagnostics: Diagnostics, config_path: Path | None, store: Store,
+    digests: Mapping[str, str],
 ) -> Site | None:
     if not content_dir.is_dir():
         diagnostics.error(
@@ -109,7 +114,8 @@ def _load_site(
     sources = _discover(content_dir, config, diagnostics)
     config_key = digest(code_version(), config.model_dump_json())
     for source in sources:
-        _read_cached(source, config, config_key, store, diagnostics)
+        _read_cached(source, config, config_key, store, diagnostics,
+                     digests.get(source.rel.as_posix()))
     records = [s for s in sources if s.record is not None]
     _check_records(records, config, diagnostics)
     by_path = {s.rel: s.record.id for s in records if s.record is not None}
@@ -171,22 +177,30 @@ def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -
 
 
 def _read_cached(source: _Source, config: SiteConfig, config_key: str, store: Store,
-                 diagnostics: Diagnostics) -> None:
-    """:func:`_read` through the cache, keyed by the file's bytes, path and configuration."""
+                 diagnostics: Diagnostics, sha256: str | None = None) -> None:
+    """:func:`_read` through the cache, keyed by the file's bytes (its ``sha256`` when the
+    caller knows it), path and configuration."""
     if source.path.stat().st_size > config.max_file_bytes:
         _read(source, config, diagnostics)
         return
-    raw = source.path.read_bytes()
-    source.key = digest("front matter", config_key, source.shown, source.rel.as_posix(), raw)
+    if sha256 is None:
+        raw = source.path.read_bytes()
+        sha256 = hashlib.sha256(raw).hexdigest()
+    source.sha256 = sha256
+    source.key = digest("front matter", config_key, source.shown, source.rel.as_posix(), sha256)
     cached = store.get_object("parsed", source.key)
     if cached is not None:
-        source.raw = raw
         source.record, source.body, source.body_line, found, source.record_fingerprint = cached
         diagnostics.extend(found)
         return
     found_here = Diagnostics()
     _read(source, config, found_here)
     diagnostics.extend(found_here.items)
+    actual = hashlib.sha256(source.raw).hexdigest()
+    if source.raw and actual != sha256:  # changed since the caller looked: key what was read
+        source.sha256 = actual
+        source.key = digest("front matter", config_key, source.shown, source.rel.as_posix(),
+                            actual)
     if source.record is not None:
         source.record_fingerprint = hashlib.sha256(
             source.record.model_dump_json().encode()).hexdigest()
@@ -418,7 +432,7 @@ def _document(source: _Source, blocks: tuple[Block, ...] | bytes,
         blocks=blocks,
         source=source.rel.as_posix(),
         span=SourceSpan(source.shown, 1),
-        fingerprint=hashlib.sha256(source.raw).hexdigest(),
+        fingerprint=source.sha256 or hashlib.sha256(source.raw).hexdigest(),
         body_fingerprint=hashlib.sha256(source.body.strip().encode()).hexdigest(),
         images=images,
         record_fingerprint=source.record_fingerprint,

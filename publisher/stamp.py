@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from publisher.audits import Finding
-from publisher.cache import Store, diagnostic_from_json, diagnostic_to_json, finding_from_json
+from publisher.cache import (
+    FileTable,
+    Store,
+    diagnostic_from_json,
+    diagnostic_to_json,
+    finding_from_json,
+)
 from publisher.diagnostics import Diagnostic
 
 NAME = "last-build.json"
@@ -43,6 +49,8 @@ class Stamp:
     audited: bool
     diagnostics: list[Diagnostic] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: the content files as this build read them (see :func:`publisher.cache.content_state`)
+    sources: FileTable = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         data = {
@@ -52,6 +60,7 @@ class Stamp:
             "formats": self.formats, "audited": self.audited,
             "diagnostics": [diagnostic_to_json(d) for d in self.diagnostics],
             "findings": [f.to_json() for f in self.findings],
+            "sources": {path: list(entry) for path, entry in sorted(self.sources.items())},
         }
         return json.dumps(data, sort_keys=True).encode()
 
@@ -65,10 +74,12 @@ class Stamp:
             formats=data["formats"], audited=data["audited"],
             diagnostics=[diagnostic_from_json(d) for d in data["diagnostics"]],
             findings=[finding_from_json(f) for f in data["findings"]],
+            sources={path: (int(size), int(mtime), str(sha))
+                     for path, (size, mtime, sha) in data.get("sources", {}).items()},
         )
 
 
-def _state(path: Path) -> tuple[int, int] | None:
+def _state(path: str) -> tuple[int, int] | None:
     try:
         info = os.stat(path, follow_symlinks=False)
     except OSError:
@@ -97,22 +108,25 @@ def unchanged(last: Stamp | None, key: str, out_dir: Path) -> bool:
         return False
     if hashlib.sha256(manifest).hexdigest() != last.manifest_sha256:
         return False
-    return all(_state(out_dir / path) == state for path, state in last.files.items())
+    root = os.fspath(out_dir)
+    return all(_state(os.path.join(root, path)) == state for path, state in last.files.items())
 
 
 def record(store: Store, key: str, out_dir: Path, paths: Iterable[str], *, services: int,
            languages: int, tasks: int, formats: dict[str, int], audited: bool,
-           diagnostics: Sequence[Diagnostic], findings: Sequence[Finding]) -> None:
+           diagnostics: Sequence[Diagnostic], findings: Sequence[Finding],
+           sources: FileTable) -> None:
     """Remember a build that was just published (or found unchanged) in ``out_dir``."""
     files: dict[str, tuple[int, int]] = {}
+    root = os.fspath(out_dir)
     for path in (*paths, MANIFEST):
-        state = _state(out_dir / path)
+        state = _state(os.path.join(root, path))
         if state is None:
             return  # the output is not what the build wrote: remember nothing
         files[path] = state
     manifest = (out_dir / MANIFEST).read_bytes()
     store.write(NAME, Stamp(
         key, hashlib.sha256(manifest).hexdigest(), files, services, languages, tasks, formats,
-        audited, list(diagnostics), list(findings),
+        audited, list(diagnostics), list(findings), dict(sources),
     ).to_json())
 

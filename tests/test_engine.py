@@ -228,6 +228,49 @@ def test_site_wide_lists_follow_front_matter_edits_not_body_edits(content: Path,
         assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
 
 
+def test_unchanged_content_files_are_not_read_to_know_they_are_unchanged(
+    content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    from publisher.cache import content_state
+
+    old = time.time_ns() - 10**10  # older than the racy window
+    for path in content.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(old, old))
+    first_key, table = content_state(content, {})
+    assert set(table) == {"site.yaml", "en/sample.md", "fr/sample.md"}
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def spy(file: object, *args: object, **kwargs: object) -> object:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(builtins, "open", spy)
+    assert content_state(content, table) == (first_key, table)
+    assert opened == []
+    page = content / "fr" / "sample.md"
+    page.write_text(page.read_text().replace("Du texte.", "Un texte."))
+    key, _ = content_state(content, table)
+    assert key != first_key and opened == [str(page)]
+
+
+def test_a_file_changed_within_the_clock_tick_of_a_scan_is_read_again(content: Path) -> None:
+    """Same size, same modification time (a second write in the same tick of the file system's
+    clock): a file that recent when scanned is not trusted by its stat on the next scan."""
+    from publisher.cache import content_state
+
+    page = content / "fr" / "sample.md"
+    first_key, table = content_state(content, {})
+    assert "fr/sample.md" not in table, "written just now: too recent to be trusted"
+    mtime = page.stat().st_mtime_ns
+    page.write_text(page.read_text().replace("Du texte.", "Du teste."))
+    os.utime(page, ns=(mtime, mtime))
+    assert content_state(content, table)[0] != first_key
+
+
 def test_parallel_and_serial_builds_are_identical(content: Path, tmp_path: Path) -> None:
     serial = run(content, tmp_path / "serial", use_cache=False)
     parallel = run(content, tmp_path / "parallel", jobs=2, use_cache=False)

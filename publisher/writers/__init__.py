@@ -12,11 +12,12 @@ module and its assets, nothing else.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,6 +45,12 @@ class Artifact:
     label: str = ""
     listed: bool = True  # offered in the page's "this service in other formats" block
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @cached_property
+    def sha256(self) -> str:
+        """The data's sha256 (hex), computed once: the cache, the manifest, the comparison with
+        the published output and the keys of the pages that list this file all need it."""
+        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass
