@@ -292,8 +292,8 @@ def test_without_an_index_the_form_leads_to_the_catalogue(
 def test_the_index_made_per_language_is_the_index_made_at_once(
     built: tuple[Path, BuildResult]
 ) -> None:
-    """Pagefind runs once per language (so that an edit re-indexes one language); merged, the
-    bundles are byte for byte the bundle of one run over every page."""
+    """Pagefind runs once per language at least (once per shard: a small site has one); merged,
+    the first shards' bundles are byte for byte the bundle of one run over every page."""
     from publisher.writers.search import merge_bundles
 
     _, result = built
