@@ -6,19 +6,29 @@ In: the service pages the website writer rendered (this site pass runs after it,
 only the index of the page's language), a search page ``<lang>/search/index.html`` per language
 from ``formats/search/templates``, and the small script and stylesheet of ``formats/search/assets``.
 
-The index is built by Pagefind's own engine through its Python API (the ``pagefind`` package,
-whose ``bin`` extra ships the binary on PyPI), not by code of ours. Searching needs the site
-served over HTTP(S), as every web server does; opened straight from disk, browsers refuse to
-fetch the index, and the form then leads to the list of all services, as it does without
-JavaScript.
+The index is built by Pagefind's own engine, its command-line binary (PyPI ``pagefind[bin]``
+ships it in the ``pagefind_bin`` package), not by code of ours. Pagefind has no incremental mode,
+so each language's pages are split into shards by a stable hash of their path, each shard indexed
+alone and kept in the cache by its pages' bytes: an edit re-indexes one shard of one language.
+``pagefind/`` holds the first shard of every language with Pagefind's script and WebAssembly; the
+other shards of a language go to ``pagefind/<lang>-<k>/`` (index files only), and the search page
+merges them into the query with Pagefind's ``mergeIndex``. A small site has one shard per
+language, and then no such folder.
+
+Searching needs the site served over HTTP(S), as every web server does; opened straight from
+disk, browsers refuse to fetch the index, and the form then leads to the list of all services,
+as it does without JavaScript.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
+import importlib
 import json
+import math
+import os
+import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -35,6 +45,9 @@ from publisher.writers.html import CSP, relative
 from publisher.writers.html import WRITER as HTML
 
 BUNDLE_DIR = "pagefind"
+#: the pages a shard of a language's index holds at most, on average: an edit re-indexes one
+#: shard, which Pagefind's binary does in ≈ 4.5 ms a page
+SHARD_PAGES = 64
 SEARCH_SCRIPT = "assets/search.js"
 SEARCH_STYLESHEET = "assets/search.css"
 #: the search page is the only page with a script: its own, and Pagefind's WebAssembly
@@ -45,6 +58,7 @@ SEARCH_CSP = CSP.replace(
 # Pagefind also writes ready-made interfaces; the search page uses the JavaScript API with a
 # form of its own (labelled field, announced results), so those files are left out.
 _UNUSED = ("pagefind-ui", "pagefind-modular-ui", "pagefind-component-ui", "pagefind-highlight")
+_INDEX_FOLDERS = ("index/", "fragment/", "filter/")
 _MEDIA_TYPES = {
     ".js": "text/javascript",
     ".css": "text/css",
@@ -56,13 +70,34 @@ def search_page_path(lang: str) -> str:
     return f"{lang}/search/index.html"
 
 
+def shard_count(pages: int) -> int:
+    """How many shards a language of so many pages is split into: a power of two, so that when
+    the count doubles a page either stays in its shard k or moves to shard k + the old count."""
+    return 1 << max(0, math.ceil(pages / SHARD_PAGES) - 1).bit_length()
+
+
+def shard_of(path: str, count: int) -> int:
+    """The shard of the page at this output path: a hash of the path alone, so that a page
+    stays in its shard while the count stays the same, whatever pages come and go."""
+    return int.from_bytes(hashlib.sha256(path.encode("utf-8")).digest()[:8], "big") % count
+
+
+def split_shards(pages: Sequence[tuple[str, bytes]]) -> list[list[tuple[str, bytes]]]:
+    """One language's (output path, HTML) pages split into shards, in shard order, each sorted
+    by path; a shard may be empty when the pages are few."""
+    count = shard_count(len(pages))
+    shards: list[list[tuple[str, bytes]]] = [[] for _ in range(count)]
+    for page in sorted(pages):
+        shards[shard_of(page[0], count)].append(page)
+    return shards
+
+
 def build_index(pages: Sequence[tuple[str, bytes]]) -> dict[str, bytes]:
     """Pagefind's bundle for the given (output path, HTML) pages, as file name → bytes.
 
-    The pages go to a private temporary folder and Pagefind indexes it in one request: the
-    service answers each request only after a fixed poll delay, so adding pages one by one
-    would cost a tenth of a second each, and reading the bundle back through the pipe can
-    overflow its buffer on a large site."""
+    The pages go to a private temporary folder, and Pagefind's binary indexes it in one run: it
+    starts in a few milliseconds, where the Python service costs a fixed third of a second a
+    request (it polls)."""
     scratch = tempfile.mkdtemp(prefix="publisher-search-")
     try:
         site_dir = Path(scratch) / "site"
@@ -71,7 +106,7 @@ def build_index(pages: Sequence[tuple[str, bytes]]) -> dict[str, bytes]:
             target = site_dir / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        asyncio.run(_index(site_dir, out_dir))
+        _index(site_dir, out_dir)
         bundle: dict[str, bytes] = {}
         for file in sorted(out_dir.rglob("*")):
             name = file.relative_to(out_dir).as_posix()
@@ -86,6 +121,16 @@ def build_index(pages: Sequence[tuple[str, bytes]]) -> dict[str, bytes]:
         bundle[entry] = json.dumps(data, ensure_ascii=False, sort_keys=True,
                                    separators=(",", ":")).encode()
     return bundle
+
+
+def index_files(bundle: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The files of a bundle that Pagefind needs to merge it into a search (``mergeIndex``):
+    its entry, metadata and index chunks. A merged index is searched with the WebAssembly the
+    primary bundle already loaded (Pagefind loads it with ``load_wasm: false``), so the script,
+    the worker and the WebAssembly files are left out."""
+    return {name: data for name, data in bundle.items()
+            if name == "pagefind-entry.json" or name.endswith(".pf_meta")
+            or name.startswith(_INDEX_FOLDERS)}
 
 
 def merge_bundles(bundles: Sequence[dict[str, bytes]]) -> dict[str, bytes]:
@@ -112,18 +157,25 @@ def merge_bundles(bundles: Sequence[dict[str, bytes]]) -> dict[str, bytes]:
     return dict(sorted(merged.items()))
 
 
-async def _index(site_dir: Path, out_dir: Path) -> None:
-    from pagefind.service import PagefindService
-
-    # The service, not the index, is the context: its exit stops Pagefind's process (an
-    # index's context would write the files a second time, and once its index is deleted it
-    # leaves the process running).
-    async with PagefindService() as service:
-        # the page body is <main>: the header, the footer and the language switcher are the
-        # same on every page and would match every search
-        index = await service.create_index({"root_selector": "main"})
-        await index.add_directory(str(site_dir), glob="**/*.html")
-        await index.write_files(output_path=str(out_dir))
+def _index(site_dir: Path, out_dir: Path) -> None:
+    # the pagefind_bin package knows its binary's name on each system (it has no type hints)
+    binary = Path(importlib.import_module("pagefind_bin").get_executable())
+    # Pagefind also reads PAGEFIND_* variables and a pagefind.yml in its working folder: neither
+    # may change what the build writes
+    env = {name: value for name, value in os.environ.items()
+           if not name.upper().startswith("PAGEFIND_")}
+    done = subprocess.run(
+        [str(binary), "--site", str(site_dir), "--output-path", str(out_dir),
+         # the page body is <main>: the header, the footer and the language switcher are the
+         # same on every page and would match every search
+         "--root-selector", "main", "--quiet"],
+        cwd=site_dir.parent, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip() or done.stdout.decode(
+            "utf-8", "replace").strip()
+        raise RuntimeError(f"Pagefind failed (exit status {done.returncode}): {message}")
 
 
 @cache
@@ -157,29 +209,40 @@ class SearchWriter(Writer):
         for artifact in sorted(artifacts, key=lambda a: a.path):
             if artifact.format == "html" and artifact.service and artifact.lang:
                 by_lang.setdefault(artifact.lang, []).append((artifact.path, artifact.data))
-        # Pagefind indexes each language apart in any case: one run per language, each kept
-        # in the cache by its pages' bytes, so that an edit re-indexes one language only
+        # Pagefind indexes each language apart in any case, and each language is split into
+        # shards, each indexed alone and kept in the cache by its pages' bytes: an edit
+        # re-indexes one shard of its language only
         first = next(iter(contexts.values()))
-        bundles = [
-            first.memo(digest("pagefind", [(path, hashlib.sha256(data).hexdigest())
-                                           for path, data in pages]),
-                       functools.partial(build_index, pages))
-            for _, pages in sorted(by_lang.items())
-        ]
-        out = [
-            Artifact(f"{BUNDLE_DIR}/{name}", data, _media_type(name), "search-index",
-                     listed=False)
-            for name, data in merge_bundles(bundles).items()
-        ]
+        primary: list[dict[str, bytes]] = []
+        merged: dict[str, list[str]] = {}  # language → folders of its other shards
+        out: list[Artifact] = []
+        for lang, pages in sorted(by_lang.items()):
+            shards = [
+                (k, first.memo(digest("pagefind", [(path, hashlib.sha256(data).hexdigest())
+                                                   for path, data in shard]),
+                               functools.partial(build_index, shard)))
+                for k, shard in enumerate(split_shards(pages)) if shard
+            ]
+            # the first shard goes into the primary bundle, whose index Pagefind loads for the
+            # page's language (shard 0 can be empty only on a tiny site); the others are merged
+            # into the search by the search page
+            primary.append(shards[0][1])
+            for k, bundle in shards[1:]:
+                folder = f"{BUNDLE_DIR}/{lang}-{k}"
+                merged.setdefault(lang, []).append(folder)
+                out.extend(_index_artifact(f"{folder}/{name}", data)
+                           for name, data in index_files(bundle).items())
+        out[:0] = [_index_artifact(f"{BUNDLE_DIR}/{name}", data)
+                   for name, data in merge_bundles(primary).items()]
         for lang, ctx in contexts.items():
-            out.append(self._search_page(ctx, lang))
+            out.append(self._search_page(ctx, lang, merged.get(lang, [])))
         assets = next(iter(contexts.values())).formats_dir / "search" / "assets"
         for asset in sorted(assets.iterdir()):
             out.append(Artifact(f"assets/{asset.name}", asset.read_bytes(),
                                 _media_type(asset.name), "asset", listed=False))
         return out
 
-    def _search_page(self, ctx: RenderContext, lang: str) -> Artifact:
+    def _search_page(self, ctx: RenderContext, lang: str, shards: Sequence[str]) -> Artifact:
         path = search_page_path(lang)
         env = _environment(ctx.formats_dir)
         env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -190,11 +253,17 @@ class SearchWriter(Writer):
             csp=SEARCH_CSP,
             catalogue_url=relative(path, page_path(lang)),
             bundle_url=relative(path, f"{BUNDLE_DIR}/"),
+            # the language's other shards, which the script merges into every search
+            shard_urls=" ".join(relative(path, f"{folder}/") for folder in shards),
             script_url=relative(path, SEARCH_SCRIPT),
         )
         data = env.get_template("search.html").render(**values).encode("utf-8")
         return Artifact(path, data, "text/html; charset=utf-8", "search-page", lang=lang,
                         listed=False)
+
+
+def _index_artifact(path: str, data: bytes) -> Artifact:
+    return Artifact(path, data, _media_type(path), "search-index", listed=False)
 
 
 def _media_type(name: str) -> str:

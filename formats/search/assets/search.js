@@ -4,6 +4,9 @@
 // all services). The script takes over the submit, asks Pagefind's JavaScript API for the
 // results in the page's language (Pagefind picks the index from <html lang>), lists them as
 // links and says how many were found in a role="status" region, which screen readers announce.
+// A large site's index of a language is split into shards: the form's data-shards lists the
+// folders of the shards other than the one in Pagefind's own bundle, and each is merged into the
+// search, so that one query searches them all and Pagefind ranks the results together.
 // If the index cannot be loaded (for instance a site opened straight from disk, where browsers
 // refuse to fetch files), the form falls back to its plain behaviour.
 
@@ -12,6 +15,7 @@ const input = document.getElementById("search-q");
 const status = document.getElementById("search-status");
 const results = document.getElementById("search-results");
 const MAX_RESULTS = 30;
+const OPTIONS = { excerptLength: 24 };
 let engine = null;
 
 function say(template, query, count) {
@@ -22,7 +26,14 @@ async function load() {
   if (engine === null) {
     const url = new URL("pagefind.js", new URL(form.dataset.bundle, document.baseURI));
     const module = await import(url.href);
-    await module.options({ excerptLength: 24 });
+    // Pagefind's order: options first (they set up the primary index), then the merged indexes
+    // (each takes its own options), then init
+    await module.options(OPTIONS);
+    for (const shard of (form.dataset.shards || "").split(" ").filter(Boolean)) {
+      // a path from the site's root, as Pagefind gives its own bundle, so that every result's
+      // address is made the same way
+      await module.mergeIndex(new URL(shard, document.baseURI).pathname, OPTIONS);
+    }
     await module.init();
     engine = module;
   }
