@@ -148,15 +148,16 @@ def finding_from_json(f: dict[str, Any]) -> Finding:
     )
 
 
-#: the kinds of entries, each kept in a pack of its own
+#: the kinds of entries, each kept in packs of its own (one per first hex digit of the key)
 KINDS = ("tasks", "findings", "parsed", "pages", "memo")
+BUCKETS = "0123456789abcdef"
 
 
 class Store:
     """The cache folder; ``None`` as root turns caching off (every lookup misses).
 
     Each kind of entry (rendered tasks, audit findings, parsed files, report pages, memos) is
-    read from one pack file, ``<kind>.pack``, loaded the first time that kind is asked for: a
+    read from pack files, ``<kind>.<digit>.pack``, each loaded the first time it is asked for: a
     rebuild looks up thousands of entries, and one file read is far cheaper than thousands
     (each open costs ~0.1 ms here). A new entry is also written as a file of its own at once,
     so that a build killed half-way keeps what it rendered; :meth:`prune`, at the end of a
@@ -175,20 +176,21 @@ class Store:
         assert self.root is not None
         return self.root / "blobs" / sha[:2] / sha
 
-    def _pack(self, kind: str) -> dict[str, bytes]:
-        if kind not in self._packs:
+    def _pack(self, kind: str, bucket: str) -> dict[str, bytes]:
+        name = f"{kind}.{bucket}.pack"
+        if name not in self._packs:
             assert self.root is not None
             try:
-                pack = pickle.loads((self.root / f"{kind}.pack").read_bytes())
+                pack = pickle.loads((self.root / name).read_bytes())
             except Exception:  # missing, damaged or from another Python: an empty pack
                 pack = {}
-            self._packs[kind] = pack if isinstance(pack, dict) else {}
-        return self._packs[kind]
+            self._packs[name] = pack if isinstance(pack, dict) else {}
+        return self._packs[name]
 
     def _get(self, kind: str, key: str, suffix: str) -> bytes | None:
         if self.root is None:
             return None
-        data = self._pack(kind).get(key)
+        data = self._pack(kind, key[0]).get(key)
         if data is None:
             try:
                 data = self._entry(kind, key, suffix).read_bytes()
@@ -304,19 +306,25 @@ class Store:
         if self.root is None or not self.root.is_dir():
             return
         for kind in KINDS:
-            kept = self._kept[kind]
             loose = self.root / kind
             if loose.is_dir():
                 trash = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=self.root))
                 loose.rename(trash / kind)
                 remove_later(trash)  # a folder per key prefix: see publisher.files
-            elif kept.keys() == self._pack(kind).keys():
-                continue
-            _write_atomic(self.root / f"{kind}.pack",
-                          pickle.dumps(dict(sorted(kept.items())),
-                                       protocol=pickle.HIGHEST_PROTOCOL))
-            if kind == "tasks":
-                self._prune_blobs(kept.values())
+            buckets: dict[str, dict[str, bytes]] = {bucket: {} for bucket in BUCKETS}
+            for key, data in self._kept[kind].items():
+                buckets.setdefault(key[0], {})[key] = data
+            changed = False
+            for bucket, kept in buckets.items():
+                # a pack per first hex digit of the key: an edit rewrites one sixteenth of
+                # the parsed catalogue, not all of it
+                if kept.keys() != self._pack(kind, bucket).keys():
+                    _write_atomic(self.root / f"{kind}.{bucket}.pack",
+                                  pickle.dumps(dict(sorted(kept.items())),
+                                               protocol=pickle.HIGHEST_PROTOCOL))
+                    changed = True
+            if changed and kind == "tasks":
+                self._prune_blobs(self._kept[kind].values())
 
     def _prune_blobs(self, entries: Iterable[bytes]) -> None:
         assert self.root is not None

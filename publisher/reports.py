@@ -11,7 +11,6 @@ following the EU model statement (Implementing Decision (EU) 2018/1523).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -27,6 +26,7 @@ from publisher.audits import IMPACTS, Finding
 from publisher.cache import Store, code_version, digest, folder_digest
 from publisher.criteria import CAF, ISO11367, WCAG22, wcag_label, wcag_url
 from publisher.i18n import N_
+from publisher.jsontext import dumps_by_line
 from publisher.writers import Artifact, RenderContext, Site
 from publisher.writers.html import CSP, page_environment, relative
 
@@ -137,7 +137,7 @@ def report_json(
         ],
         "findings": [f.to_json() for f in findings],
     }
-    return (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
+    return dumps_by_line(document).encode()
 
 
 EARL_CONTEXT: dict[str, Any] = {
@@ -270,7 +270,7 @@ def earl(summaries: Sequence[ArtifactSummary], site: Site | None, when: dt.datet
         "assertors": [{"id": "_:publisher", "type": "earl:Software",
                        "title": f"publisher {__version__}"}],
     }
-    return (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
+    return dumps_by_line(document).encode()
 
 
 def _sc_key(sc: str) -> tuple[int, ...]:

@@ -271,6 +271,62 @@ def test_a_file_changed_within_the_clock_tick_of_a_scan_is_read_again(content: P
     assert content_state(content, table)[0] != first_key
 
 
+def test_the_next_output_is_assembled_in_the_tree_taken_out_of_service(
+    content: Path, tmp_path: Path
+) -> None:
+    """After a swap, the old output stays beside the new one as the spare tree; the next build
+    updates it in place and swaps again. Each output is exactly what a build from nothing
+    makes, and a service removed in between leaves no file or folder behind."""
+    from publisher.build import spare_dir
+
+    out = tmp_path / "site"
+    other = content / "en" / "other.md"
+    other.write_text(service_text(id="other", title="Other service", body="Text.\n"))
+    run(content, out)
+    first = tree_digest(out)
+    page = content / "fr" / "sample.md"
+    page.write_text(page.read_text().replace("Du texte.", "Un autre texte."))
+    run(content, out)
+    assert tree_digest(spare_dir(out)) == first, "the spare is the previous output"
+    spare_inode = spare_dir(out).stat().st_ino
+    other.unlink()
+    page.write_text(page.read_text().replace("Un autre texte.", "Un troisième texte."))
+    run(content, out)
+    assert out.stat().st_ino == spare_inode, "the spare was updated and swapped in"
+    fresh = tmp_path / "fresh"
+    run(content, fresh, use_cache=False)
+    assert tree_digest(out) == tree_digest(fresh)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == sorted(
+        p.relative_to(fresh) for p in fresh.rglob("*")), "no folder of the removed service"
+
+
+def test_whatever_is_in_the_spare_tree_the_output_is_right(content: Path, tmp_path: Path
+                                                          ) -> None:
+    from publisher.build import spare_dir
+
+    out = tmp_path / "site"
+    run(content, out)
+    page = content / "fr" / "sample.md"
+    page.write_text(page.read_text().replace("Du texte.", "Un autre texte."))
+    run(content, out)
+    spare = spare_dir(out)
+    (spare / "stray.txt").write_text("left by hand")
+    (spare / "en" / "stray" / "deep").mkdir(parents=True)
+    shutil.rmtree(spare / "fr" / "sample")
+    (spare / "fr" / "sample").write_text("a file where a folder was")
+    brf = spare / "en" / "sample" / "sample-en.brf"
+    brf.unlink()
+    brf.symlink_to(tmp_path / "elsewhere")
+    (spare / "index.html").unlink()
+    (spare / "index.html").mkdir()
+    page.write_text(page.read_text().replace("Un autre texte.", "Encore un texte."))
+    run(content, out)
+    fresh = tmp_path / "fresh"
+    run(content, fresh, use_cache=False)
+    assert tree_digest(out) == tree_digest(fresh)
+    assert not (tmp_path / "elsewhere").exists()
+
+
 def test_parallel_and_serial_builds_are_identical(content: Path, tmp_path: Path) -> None:
     serial = run(content, tmp_path / "serial", use_cache=False)
     parallel = run(content, tmp_path / "parallel", jobs=2, use_cache=False)

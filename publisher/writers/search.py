@@ -206,9 +206,11 @@ class SearchWriter(Writer):
         artifacts: tuple[Artifact, ...],
     ) -> list[Artifact]:
         by_lang: dict[str, list[tuple[str, bytes]]] = {}
+        digests: dict[str, str] = {}
         for artifact in sorted(artifacts, key=lambda a: a.path):
             if artifact.format == "html" and artifact.service and artifact.lang:
                 by_lang.setdefault(artifact.lang, []).append((artifact.path, artifact.data))
+                digests[artifact.path] = artifact.sha256
         # Pagefind indexes each language apart in any case, and each language is split into
         # shards, each indexed alone and kept in the cache by its pages' bytes: an edit
         # re-indexes one shard of its language only
@@ -218,8 +220,7 @@ class SearchWriter(Writer):
         out: list[Artifact] = []
         for lang, pages in sorted(by_lang.items()):
             shards = [
-                (k, first.memo(digest("pagefind", [(path, hashlib.sha256(data).hexdigest())
-                                                   for path, data in shard]),
+                (k, first.memo(digest("pagefind", [(path, digests[path]) for path, _ in shard]),
                                functools.partial(build_index, shard)))
                 for k, shard in enumerate(split_shards(pages)) if shard
             ]

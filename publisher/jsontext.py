@@ -1,0 +1,30 @@
+"""JSON documents written for both people and speed: one list item a line.
+
+``json.dumps(indent=…)`` runs the pure-Python encoder; on the manifest and the report of a large
+catalogue (tens of thousands of entries) that took most of a second per build. Here each
+top-level value, and each item of a top-level list, is written by json's C encoder on a line of
+its own: still readable, and a change shows in a diff as the lines of the entries that changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def dumps_by_line(document: Mapping[str, Any]) -> str:
+    """``document`` (an object) as JSON text: its keys in order, a list's items a line each."""
+    members = []
+    for key in sorted(document):
+        value = document[key]
+        if isinstance(value, list) and value:
+            items = ",\n".join(_compact(item) for item in value)
+            members.append(f"{_compact(key)}: [\n{items}\n]")
+        else:
+            members.append(f"{_compact(key)}: {_compact(value)}")
+    return "{\n" + ",\n".join(members) + "\n}\n"
