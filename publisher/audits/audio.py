@@ -102,14 +102,13 @@ def longest_silence(samples: np.ndarray[Any, Any], rate: int) -> tuple[float, fl
     frames = samples[: count * frame].reshape(count, frame)
     rms = np.sqrt(np.mean(frames**2, axis=1))
     silent = rms < 10 ** (SILENCE_DBFS / 20)
-    best_start, best_length, start = 0, 0, -1
-    for index, quiet in enumerate([*silent.tolist(), False]):
-        if quiet and start < 0:
-            start = index
-        elif not quiet and start >= 0:
-            if index - start > best_length:
-                best_start, best_length = start, index - start
-            start = -1
+    # runs of silent frames: where silence starts and ends (the first longest run wins)
+    edges = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if len(starts) == 0:
+        return 0.0, 0.0
+    longest = int(np.argmax(ends - starts))
+    best_start, best_length = int(starts[longest]), int(ends[longest] - starts[longest])
     return best_start * frame / rate, best_length * frame / rate
 
 

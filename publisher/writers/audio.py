@@ -46,6 +46,8 @@ from publisher.speech import Sentence, script, word_count
 from publisher.writers import N_, Artifact, Options, RenderContext, Writer, artifact_path
 
 Signal = npt.NDArray[np.float64]
+#: samples as decoded (float32) or computed (float64)
+Samples = npt.NDArray[np.floating[Any]]
 
 #: espeak-ng voice identifiers (as ``espeak-ng --voices`` lists them) for the languages the
 #: project ships; other languages fall back to espeak-ng's voice of the same code
@@ -203,7 +205,7 @@ PEAK_BLOCK = 8
 PEAK_SPAN = (49 - 1) // OVERSAMPLING
 
 
-def _padded(samples: Signal) -> tuple[Signal, int]:
+def _padded(samples: Samples) -> tuple[Samples, int]:
     """The signal after ``PEAK_SPAN`` zeros and followed by zeros to whole blocks (and two
     more blocks, which the bounds read), and how many blocks of instants there are. Instant
     ``q`` (0 ≤ q < len + PEAK_SPAN, those of ``upfirdn``'s full output) is made of
@@ -217,7 +219,7 @@ def _padded(samples: Signal) -> tuple[Signal, int]:
     return padded, count
 
 
-def _block_bounds(padded: Signal, count: int) -> Signal:
+def _block_bounds(padded: Samples, count: int) -> Signal:
     """For each block of instants, an upper bound of the magnitude of its interpolated values.
 
     Proof. The values of a block are made of the samples of its window (the block and the
@@ -247,7 +249,7 @@ def _block_bounds(padded: Signal, count: int) -> Signal:
     return np.asarray(bound * (1 + 1e-9), dtype=np.float64)
 
 
-def _block_peaks(padded: Signal, blocks: npt.NDArray[np.intp]) -> Signal:
+def _block_peaks(padded: Samples, blocks: npt.NDArray[np.intp]) -> Signal:
     """The exact largest magnitude over the four phases of each instant of the given blocks
     (sorted, distinct), shape (len(blocks), PEAK_BLOCK). Consecutive blocks form runs; the
     runs' windows are laid end to end and oversampled by one ``upfirdn`` call (the reference
@@ -274,7 +276,7 @@ def _block_peaks(padded: Signal, blocks: npt.NDArray[np.intp]) -> Signal:
     return np.asarray(largest[wanted].reshape(len(blocks), PEAK_BLOCK), dtype=np.float64)
 
 
-def true_peak(samples: Signal, rate: int) -> float:
+def true_peak(samples: Samples, rate: int) -> float:
     """True peak in dBTP (BS.1770-4 annex 2): the peak of the signal oversampled four times,
     which catches the inter-sample peaks a decoder or DAC will produce. Exact: the loudest
     blocks by their bound are computed first; every other block whose bound exceeds the peak
@@ -292,7 +294,7 @@ def true_peak(samples: Signal, rate: int) -> float:
     return float(20 * np.log10(peak)) if peak > 0 else float("-inf")
 
 
-def sample_peaks(samples: Signal, threshold: float) -> Signal:
+def sample_peaks(samples: Samples, threshold: float) -> Signal:
     """Each sample's oversampled peak: the largest of the four interpolated values centred on
     it (the filter delays by 6 samples), exact wherever it may reach ``threshold`` (blocks
     whose bound is under it are left at zero)."""

@@ -1,0 +1,207 @@
+"""The audio meters' fast paths against their plain computations: the true peak that computes
+only the blocks its bound cannot rule out, the limiter that filters its stretches end to end,
+the one-run decoder, the pieces' silence walk and the audit's silence scan. Each reference is
+the obvious computation; each case is built so that a wrong shortcut would show."""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage, signal
+
+from publisher.audits.audio import SILENCE_DBFS, longest_silence
+from publisher.writers import audio as audio_writer
+
+RATE = 22050
+
+
+def reference_peak(samples: np.ndarray) -> float:
+    over = signal.upfirdn(audio_writer._interpolation_taps(), samples, 4)
+    return float(20 * np.log10(np.max(np.abs(over))))
+
+
+def worst_case(amplitude: float, phase: int = 2) -> np.ndarray:
+    """13 samples whose interpolated value at the given phase is as large as the filter
+    allows: each sample carries the sign of the tap it meets (the bound is reached)."""
+    taps = audio_writer._interpolation_taps()[phase::4]
+    return np.asarray(amplitude * np.sign(taps[::-1]), dtype=np.float64)
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """Real speech as a listener gets it: espeak-ng, encoded to MP3 at 64 kbit/s, decoded, and
+    made loud enough that its inter-sample peaks go over full scale."""
+    folder = tmp_path_factory.mktemp("speech")
+    wav, mp3 = folder / "speech.wav", folder / "speech.mp3"
+    subprocess.run(["espeak-ng", "-v", "fr", "-w", str(wav),
+                    "Bonjour. Le permis de stationnement coûte vingt euros par mois, "
+                    "payables à la mairie, du lundi au vendredi."], check=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(wav), "-af",
+                    "volume=9dB", "-c:a", "libmp3lame", "-b:a", "64k", str(mp3)], check=True)
+    samples, rate = audio_writer.decode(mp3)
+    assert rate == RATE
+    return samples
+
+
+def test_true_peak_is_the_full_oversampled_peak_on_real_speech(speech: np.ndarray) -> None:
+    assert audio_writer.true_peak(speech, RATE) == pytest.approx(reference_peak(speech),
+                                                                 abs=1e-9)
+    # the decoded float32 samples give the same figure as float32 and as float64
+    single = speech.astype(np.float32)
+    assert audio_writer.true_peak(single, RATE) == pytest.approx(reference_peak(speech),
+                                                                 abs=1e-9)
+    quiet = speech * 0.01
+    assert audio_writer.true_peak(quiet, RATE) == pytest.approx(reference_peak(quiet), abs=1e-9)
+
+
+def test_true_peak_finds_a_peak_between_samples_under_louder_samples() -> None:
+    """The largest interpolated value lies in a block whose samples are quieter than those of
+    hundreds of other blocks: a search that stopped at the loudest samples would miss it."""
+    rng = np.random.default_rng(3)
+    samples = np.full(RATE, 0.9) * np.sign(rng.standard_normal(RATE)).clip(0, 1)  # 0 or 0.9
+    samples = signal.lfilter([1.0], [1.0, -0.99], samples) / 100  # smooth, about 0.9 at most
+    samples = np.clip(samples, -0.9, 0.9)
+    hidden = worst_case(0.6)  # its peak: 0.6 times the tap magnitudes' sum, over 1.1
+    samples[15_000: 15_000 + len(hidden)] = hidden
+    expected = reference_peak(samples)
+    assert expected > 20 * np.log10(1.1) > 20 * np.log10(np.max(np.abs(samples)))
+    assert audio_writer.true_peak(samples, RATE) == pytest.approx(expected, abs=1e-9)
+    # hundreds of blocks whose bound is above the hidden block's (their samples swing wider)
+    # but whose values are not: the peak is found beyond the loudest bounds
+    time = np.arange(RATE) / RATE
+    samples = 0.65 * np.sin(2 * np.pi * 5000 * time)
+    samples[10_000: 10_600] = 0.0
+    samples[10_300: 10_300 + len(hidden)] = hidden
+    padded, count = audio_writer._padded(samples)
+    bounds = audio_writer._block_bounds(padded, count)
+    assert np.sum(bounds > bounds[10_300 // audio_writer.PEAK_BLOCK]) > 1000
+    expected = reference_peak(samples)
+    assert expected > 20 * np.log10(1.1)
+    assert audio_writer.true_peak(samples, RATE) == pytest.approx(expected, abs=1e-9)
+    for phase in (1, 3):  # the other fractional phases too, at the very start and end
+        pattern = worst_case(0.5, phase)
+        for where in (0, len(samples) - len(pattern)):
+            case = np.zeros(len(samples))
+            case[where: where + len(pattern)] = pattern
+            assert audio_writer.true_peak(case, RATE) == pytest.approx(reference_peak(case),
+                                                                       abs=1e-9)
+    for case in (np.array([0.3]), np.array([0.0, -0.7, 0.0]), worst_case(1.0)):
+        assert audio_writer.true_peak(case, RATE) == pytest.approx(reference_peak(case),
+                                                                   abs=1e-9)
+    assert audio_writer.true_peak(np.zeros(100), RATE) == float("-inf")
+
+
+def test_block_bound_holds_and_is_reached() -> None:
+    """No block's interpolated values exceed its bound, on noise, speech-like tones and the
+    worst case, where the bound is met (so it is as tight as a bound of this form can be)."""
+    rng = np.random.default_rng(11)
+    time = np.arange(20_000) / RATE
+    cases = [
+        rng.standard_normal(20_000) * 0.3,
+        0.8 * np.sin(2 * np.pi * 180 * time) + 0.1 * np.sin(2 * np.pi * 2500 * time),
+        np.tile(worst_case(0.9), 400),
+        # a lone click: the blocks before it see it only at the far end of their window
+        np.pad([0.7], (60, 60)),
+    ]
+    for samples in cases:
+        padded, count = audio_writer._padded(samples)
+        bounds = audio_writer._block_bounds(padded, count)
+        peaks = audio_writer._block_peaks(padded, np.arange(count))
+        assert np.all(peaks.max(axis=1) <= bounds)
+        assert np.max(peaks) > 0
+    peaks = audio_writer._block_peaks(*audio_writer._padded(cases[2])[:1],
+                                      np.arange(audio_writer._padded(cases[2])[1]))
+    _, magnitudes = audio_writer._phases()
+    assert np.max(peaks) == pytest.approx(0.9 * np.max(magnitudes), rel=1e-12)
+
+
+def test_sample_peaks_are_exact_wherever_they_reach_the_threshold(speech: np.ndarray) -> None:
+    over = signal.upfirdn(audio_writer._interpolation_taps(), speech, 4)
+    over = np.pad(over[24: 24 + 4 * len(speech)], (0, 4 * len(speech)))[: 4 * len(speech)]
+    reference = np.abs(over).reshape(len(speech), 4).max(axis=1)
+    for threshold in (0.2, 0.6, 1.0):
+        peaks = audio_writer.sample_peaks(speech, threshold)
+        loud = reference >= threshold
+        assert loud.any()
+        assert np.allclose(peaks[loud], reference[loud], rtol=0, atol=1e-12)
+        assert np.all(peaks <= reference + 1e-12)  # elsewhere exact or left at zero
+
+
+def test_limiter_stretches_filtered_end_to_end_equal_one_filter_each() -> None:
+    rng = np.random.default_rng(5)
+    need = np.ones(200_000)
+    low = np.sort(rng.choice(np.arange(0, 200_000), 300, replace=False))
+    low = np.unique(np.concatenate([low, [0, 1, 199_999]]))  # stretches cut by either end
+    need[low] = rng.uniform(0.3, 0.99, len(low))
+    index, gains = audio_writer._limiter_gain(need, low, RATE)
+    width = int(audio_writer.LIMITER_HOLD * RATE)
+    # reference: the same filters over the whole signal
+    held = ndimage.minimum_filter1d(need, size=2 * width + 1, mode="nearest")
+    whole = np.minimum(ndimage.uniform_filter1d(held, size=width, mode="nearest"), need)
+    assert np.allclose(gains, whole[index], rtol=0, atol=1e-12)
+    outside = np.ones(len(need), dtype=bool)
+    outside[index] = False
+    assert np.all(np.abs(whole[outside] - 1) < 1e-12)
+    assert len(np.unique(index)) == len(index)
+
+
+def test_decode_reads_the_rate_from_the_stream(tmp_path: Path) -> None:
+    source = tmp_path / "tone.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=44100:duration=1.5", "-ac", "2",
+                    str(source)], check=True)
+    samples, rate = audio_writer.decode(source)
+    assert rate == 44100 and len(samples) == 66150
+    assert np.max(np.abs(samples)) == pytest.approx(0.125, abs=1e-3)  # lavfi's sine, mono mix
+    resampled, rate = audio_writer.decode(source, 22050)
+    assert rate == 22050 and abs(len(resampled) - 33075) <= 64
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"ID3" + bytes(200))
+    with pytest.raises(ValueError):
+        audio_writer.decode(broken)
+
+
+def _wav(path: Path, samples: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(RATE)
+        handle.writeframes(samples.astype("<i2").tobytes())
+
+
+# the sound starting and ending at either end of a 256-sample stretch of the walk
+@pytest.mark.parametrize("start", [0, 1, 215, 216, 217, 255, 256, 257, 5000])
+@pytest.mark.parametrize("tail", [0, 1, 255, 256, 3000])
+def test_piece_check_finds_the_sound_where_a_sample_by_sample_walk_does(
+    tmp_path: Path, start: int, tail: int
+) -> None:
+    rng = np.random.default_rng(start * 7 + tail)
+    # only the first and last samples are loud, just over the line: the walk must find both
+    sound = rng.integers(-64, 65, 9000)
+    sound[0], sound[-1] = 65, -65
+    quiet = rng.integers(-64, 65, start + tail + len(sound))
+    samples = quiet.copy()
+    samples[start: start + len(sound)] = sound
+    path = tmp_path / "piece.wav"
+    _wav(path, samples)
+    # 9000 samples of sound last 0.408 s: enough for 4 words at 150 a minute, not for 5
+    assert audio_writer._piece_problem(path, 1, 150) is None
+    assert audio_writer._piece_problem(path, 4, 150) is None
+    problem = audio_writer._piece_problem(path, 5, 150)
+    assert problem is not None and "lasts 0.41 s" in problem
+    _wav(path, quiet)
+    assert audio_writer._piece_problem(path, 1, 150) == "the audio is silent"
+
+
+def test_longest_silence_is_the_first_longest_run_of_quiet_frames() -> None:
+    frame = RATE // 20
+    loud, quiet = 0.5, 10 ** (SILENCE_DBFS / 20) / 2
+    pattern = [loud, quiet, quiet, loud, quiet, quiet, quiet, loud, quiet, quiet, quiet]
+    samples = np.repeat(pattern, frame)
+    assert longest_silence(samples, RATE) == (4 * frame / RATE, 3 * frame / RATE)
+    assert longest_silence(np.full(10 * frame, loud), RATE) == (0.0, 0.0)
+    assert longest_silence(np.zeros(10 * frame + 7), RATE) == (0.0, 10 * frame / RATE)
