@@ -151,6 +151,7 @@ def finding_from_json(f: dict[str, Any]) -> Finding:
 #: the kinds of entries, each kept in packs of its own (one per first hex digit of the key)
 KINDS = ("tasks", "findings", "parsed", "pages", "memo")
 BUCKETS = "0123456789abcdef"
+SUFFIXES = {"tasks": ".json", "findings": ".json"}  # the others are pickles
 
 
 class Store:
@@ -166,7 +167,10 @@ class Store:
     def __init__(self, root: Path | None) -> None:
         self.root = root
         self._packs: dict[str, dict[str, bytes]] = {}
-        self._kept: dict[str, dict[str, bytes]] = {kind: {} for kind in KINDS}
+        # the entries this build used: their bytes, or None for one it wrote (read back from
+        # its own file when the packs are written: a cold build of a large catalogue writes
+        # tens of megabytes of entries, which need not stay in memory meanwhile)
+        self._kept: dict[str, dict[str, bytes | None]] = {kind: {} for kind in KINDS}
 
     def _entry(self, kind: str, key: str, suffix: str = ".json") -> Path:
         assert self.root is not None
@@ -203,7 +207,7 @@ class Store:
         if self.root is None:
             return
         _write_atomic(self._entry(kind, key, suffix), data)
-        self._kept[kind][key] = data
+        self._kept[kind][key] = None
 
     def _drop(self, kind: str, key: str) -> None:
         """An entry that could not be read back: a miss, and gone from the next pack."""
@@ -306,14 +310,19 @@ class Store:
         if self.root is None or not self.root.is_dir():
             return
         for kind in KINDS:
+            buckets: dict[str, dict[str, bytes]] = {bucket: {} for bucket in BUCKETS}
+            for key, data in self._kept[kind].items():
+                if data is None:
+                    try:
+                        data = self._entry(kind, key, SUFFIXES.get(kind, ".pickle")).read_bytes()
+                    except OSError:
+                        continue  # gone meanwhile: a miss next time
+                buckets.setdefault(key[0], {})[key] = data
             loose = self.root / kind
             if loose.is_dir():
                 trash = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=self.root))
                 loose.rename(trash / kind)
                 remove_later(trash)  # a folder per key prefix: see publisher.files
-            buckets: dict[str, dict[str, bytes]] = {bucket: {} for bucket in BUCKETS}
-            for key, data in self._kept[kind].items():
-                buckets.setdefault(key[0], {})[key] = data
             changed = False
             for bucket, kept in buckets.items():
                 # a pack per first hex digit of the key: an edit rewrites one sixteenth of
@@ -324,7 +333,7 @@ class Store:
                                                protocol=pickle.HIGHEST_PROTOCOL))
                     changed = True
             if changed and kind == "tasks":
-                self._prune_blobs(self._kept[kind].values())
+                self._prune_blobs(data for kept in buckets.values() for data in kept.values())
 
     def _prune_blobs(self, entries: Iterable[bytes]) -> None:
         assert self.root is not None

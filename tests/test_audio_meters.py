@@ -205,3 +205,17 @@ def test_longest_silence_is_the_first_longest_run_of_quiet_frames() -> None:
     assert longest_silence(samples, RATE) == (4 * frame / RATE, 3 * frame / RATE)
     assert longest_silence(np.full(10 * frame, loud), RATE) == (0.0, 0.0)
     assert longest_silence(np.zeros(10 * frame + 7), RATE) == (0.0, 10 * frame / RATE)
+
+
+def test_peaks_computed_in_chunks_equal_one_call(speech: np.ndarray,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long notice is oversampled a bounded number of blocks at a time (memory): the chunks,
+    cut anywhere in a run of blocks, give the same values as one call."""
+    padded, count = audio_writer._padded(speech)
+    blocks = np.r_[np.arange(0, count // 3), np.arange(count // 2, count)]
+    whole = audio_writer._block_peaks(padded, blocks)
+    monkeypatch.setattr(audio_writer, "PEAK_CHUNK_BLOCKS", 37)
+    assert len(blocks) > 37 * 3
+    assert np.array_equal(audio_writer._block_peaks(padded, blocks), whole)
+    assert audio_writer.true_peak(speech, RATE) == pytest.approx(reference_peak(speech),
+                                                                 abs=1e-9)

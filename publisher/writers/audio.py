@@ -249,12 +249,26 @@ def _block_bounds(padded: Samples, count: int) -> Signal:
     return np.asarray(bound * (1 + 1e-9), dtype=np.float64)
 
 
+#: blocks oversampled by one ``upfirdn`` call at most: the call's arrays (the window, four
+#: times as many values, their magnitudes) then stay near 30 MB, where a notice of minutes
+#: would take hundreds of MB in each worker at once
+PEAK_CHUNK_BLOCKS = 1 << 15
+
+
 def _block_peaks(padded: Samples, blocks: npt.NDArray[np.intp]) -> Signal:
     """The exact largest magnitude over the four phases of each instant of the given blocks
-    (sorted, distinct), shape (len(blocks), PEAK_BLOCK). Consecutive blocks form runs; the
-    runs' windows are laid end to end and oversampled by one ``upfirdn`` call (the reference
-    computation itself), and only the instants whose whole window lies in their run are
-    kept."""
+    (sorted, distinct), shape (len(blocks), PEAK_BLOCK), computed ``PEAK_CHUNK_BLOCKS`` blocks
+    at a time."""
+    if len(blocks) <= PEAK_CHUNK_BLOCKS:
+        return _chunk_peaks(padded, blocks)
+    return np.concatenate([_chunk_peaks(padded, blocks[start: start + PEAK_CHUNK_BLOCKS])
+                           for start in range(0, len(blocks), PEAK_CHUNK_BLOCKS)])
+
+
+def _chunk_peaks(padded: Samples, blocks: npt.NDArray[np.intp]) -> Signal:
+    """:func:`_block_peaks` in one call. Consecutive blocks form runs; the runs' windows are
+    laid end to end and oversampled by one ``upfirdn`` call (the reference computation
+    itself), and only the instants whose whole window lies in their run are kept."""
     from scipy import signal  # SciPy is imported when audio is made, not at start-up
     if len(blocks) == 0:
         return np.zeros((0, PEAK_BLOCK))
