@@ -42,7 +42,15 @@ from publisher.i18n import Locale
 from publisher.jsontext import dumps_by_line
 from publisher.load import load_site
 from publisher.translation import report_freshness
-from publisher.writers import Artifact, Options, RenderContext, Site, Writer, registry
+from publisher.writers import (
+    Artifact,
+    CacheDamaged,
+    Options,
+    RenderContext,
+    Site,
+    Writer,
+    registry,
+)
 
 
 @cache
@@ -156,7 +164,7 @@ def manifest(artifacts: Sequence[Artifact], when: dt.datetime) -> bytes:
             "language": artifact.lang,
             "format": artifact.format,
             "media_type": artifact.media_type,
-            "bytes": len(artifact.data),
+            "bytes": artifact.size,
             "sha256": artifact.sha256,
         }
         for artifact in sorted(artifacts, key=lambda a: a.path)
@@ -211,7 +219,7 @@ class Published:
             info = os.stat(path, follow_symlinks=False)
         except OSError:
             return False
-        if not statmode.S_ISREG(info.st_mode) or info.st_size != len(artifact.data):
+        if not statmode.S_ISREG(info.st_mode) or info.st_size != artifact.size:
             return False
         if (self.recorded.get(artifact.path) == (info.st_size, info.st_mtime_ns)
                 and artifact.path in self.hashes):
@@ -455,6 +463,18 @@ def _unchanged(options: BuildOptions, last: stamp.Stamp | None, key: str,
 
 
 def build(options: BuildOptions) -> BuildResult:
+    """Build (see the module's docstring). A file of the cache found damaged when its bytes
+    are read (they are read lazily: see Artifact.stored) is removed, and the build starts
+    again: the task it belonged to is then rendered anew."""
+    for _attempt in range(10):
+        try:
+            return _build(options)
+        except CacheDamaged as damaged:
+            Path(damaged.path).unlink(missing_ok=True)
+    return _build(options)
+
+
+def _build(options: BuildOptions) -> BuildResult:
     started = time.perf_counter()
     diagnostics = Diagnostics()
     result = BuildResult(diagnostics)

@@ -27,7 +27,7 @@ from publisher import __version__
 from publisher.audits import Criteria, Finding
 from publisher.diagnostics import Diagnostic, Severity, SourceSpan
 from publisher.files import remove_later
-from publisher.writers import Artifact
+from publisher.writers import Artifact, StoredBytes
 
 
 def digest(*parts: object) -> str:
@@ -117,6 +117,12 @@ def content_state(folder: Path, known: Mapping[str, tuple[int, int, str]]
     return hasher.hexdigest(), table
 
 
+def _read(blobs: str, sha: str) -> bytes:
+    """A blob's bytes (``os`` on strings: thousands are read on a rebuild)."""
+    with open(os.path.join(blobs, sha[:2], sha), "rb") as blob:
+        return blob.read()
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -176,9 +182,9 @@ class Store:
         assert self.root is not None
         return self.root / kind / key[:2] / f"{key}{suffix}"
 
-    def _blob(self, sha: str) -> Path:
+    def _blob(self, sha: str) -> str:
         assert self.root is not None
-        return self.root / "blobs" / sha[:2] / sha
+        return os.path.join(self.root, "blobs", sha[:2], sha)
 
     def _pack(self, kind: str, bucket: str) -> dict[str, bytes]:
         name = f"{kind}.{bucket}.pack"
@@ -217,24 +223,24 @@ class Store:
         raw = self._get("tasks", key, ".json")
         if raw is None:
             return None
+        assert self.root is not None  # _get found the entry
         try:
             data = json.loads(raw)
-            artifacts = [
-                Artifact(
-                    path=item["path"], data=self._blob(item["sha256"]).read_bytes(),
-                    media_type=item["media_type"], format=item["format"],
-                    service=item["service"], lang=item["lang"], label=item["label"],
-                    listed=item["listed"], meta=item["meta"],
-                )
-                for item in data["artifacts"]
-            ]
-        except (OSError, ValueError, KeyError):
+            artifacts = []
+            for item in data["artifacts"]:
+                blob = self._blob(item["sha256"])
+                # the bytes are read when needed (see Artifact.stored), and checked then; a
+                # blob gone or of another size is a miss now, never a wrong output
+                if os.stat(blob).st_size != item["bytes"]:
+                    raise OSError(f"{blob} is damaged")
+                artifacts.append(Artifact.stored(
+                    StoredBytes(blob, item["sha256"], item["bytes"]), item["path"],
+                    item["media_type"], item["format"], service=item["service"],
+                    lang=item["lang"], label=item["label"], listed=item["listed"],
+                    meta=item["meta"]))
+        except (OSError, ValueError, KeyError, TypeError):
             self._drop("tasks", key)
             return None
-        for artifact, item in zip(artifacts, data["artifacts"], strict=True):
-            if artifact.sha256 != item["sha256"]:
-                self._drop("tasks", key)
-                return None  # a damaged blob is a miss, never a wrong output
         return artifacts, [diagnostic_from_json(d) for d in data["diagnostics"]]
 
     def put_artifacts(
@@ -246,10 +252,11 @@ class Store:
         for artifact in artifacts:
             sha = artifact.sha256
             blob = self._blob(sha)
-            if not blob.exists():
-                _write_atomic(blob, artifact.data)
+            if not os.path.exists(blob):
+                _write_atomic(Path(blob), artifact.data)
             items.append({
-                "path": artifact.path, "sha256": sha, "media_type": artifact.media_type,
+                "path": artifact.path, "sha256": sha, "bytes": artifact.size,
+                "media_type": artifact.media_type,
                 "format": artifact.format, "service": artifact.service, "lang": artifact.lang,
                 "label": artifact.label, "listed": artifact.listed, "meta": dict(artifact.meta),
             })

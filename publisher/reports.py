@@ -396,23 +396,33 @@ def render_reports(
     index_path = f"{REPORT_DIR}/index.html"
     totals = Counter(f.outcome for f in findings)
     site_pages = [s for s in summaries if not s.service]
-    out.append(page(
-        index_path, "report.html", default,
-        audited=audited, rows=rows, formats=formats, lang_codes=languages,
-        format_labels={f: default.locale.gettext(FORMAT_LABELS.get(f, f)) for f in formats},
-        totals=totals, summaries=summaries, site_pages=site_pages, when=when,
-        artifact_url=lambda s: relative(index_path, _detail_page(s)) + f"#{s.slug}",
-        version=__version__,
-        translations=_translations(site, default, index_path),
-    ))
+    page_key = digest("report detail page", code_version(), folder_digest(default.formats_dir),
+                      config.model_dump_json(), default.lang, when.isoformat(), index_path)
+    translations = _translations(site, default, index_path)
+    # the index lists every file: kept in the cache by what it shows of them, so that an edit
+    # that changes no file's findings (most edits, without the audit) does not render it again
+    index_key = digest(page_key, "index", audited, translations, site.service_ids(),
+                       [(s.path, s.service, s.lang, s.format, s.figures,
+                         [f.to_json() for f in s.findings]) for s in summaries])
+    index = store.get_object("pages", index_key)
+    if not isinstance(index, Artifact):
+        index = page(
+            index_path, "report.html", default,
+            audited=audited, rows=rows, formats=formats, lang_codes=languages,
+            format_labels={f: default.locale.gettext(FORMAT_LABELS.get(f, f)) for f in formats},
+            totals=totals, summaries=summaries, site_pages=site_pages, when=when,
+            artifact_url=lambda s: relative(index_path, _detail_page(s)) + f"#{s.slug}",
+            version=__version__,
+            translations=translations,
+        )
+        store.put_object("pages", index_key, index)
+    out.append(index)
     # one detail page per service (all its files), and one for the site's own pages: a page
     # per file would multiply the pages to audit by the number of formats
     groups: dict[str, list[ArtifactSummary]] = defaultdict(list)
     for summary in summaries:
         groups[_detail_page(summary)].append(summary)
     order = {"failed": 0, "cannot-tell": 1, "passed": 2}
-    page_key = digest("report detail page", code_version(), folder_digest(default.formats_dir),
-                      config.model_dump_json(), default.lang, when.isoformat(), index_path)
     for path, members in sorted(groups.items()):
         key = digest(page_key, path, [(m.path, m.service, m.lang, m.format,
                                        [f.to_json() for f in m.findings]) for m in members])

@@ -329,6 +329,26 @@ def test_whatever_is_in_the_spare_tree_the_output_is_right(content: Path, tmp_pa
     assert not (tmp_path / "elsewhere").exists()
 
 
+def test_a_damaged_cache_file_is_rendered_again_not_published(content: Path,
+                                                                tmp_path: Path) -> None:
+    """Cached files are read only when needed; one whose bytes no longer match its hash (same
+    size, other bytes) is found then, dropped, and its task rendered again."""
+    import json as jsonlib
+
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    run(content, out, cache_dir=cache)
+    entry = jsonlib.loads((out / "manifest.json").read_bytes())
+    brf = next(e for e in entry["artifacts"] if e["path"] == "en/sample/sample-en.brf")
+    blob = cache / "blobs" / brf["sha256"][:2] / brf["sha256"]
+    blob.write_bytes(b"x" * blob.stat().st_size)
+    (out / "en" / "sample" / "sample-en.brf").unlink()  # so the blob's bytes are needed
+    result = run(content, out, cache_dir=cache)
+    assert ("sample", "en", "braille") in rendered(result)
+    fresh = tmp_path / "fresh"
+    run(content, fresh, use_cache=False)
+    assert tree_digest(out) == tree_digest(fresh)
+
+
 def test_parallel_and_serial_builds_are_identical(content: Path, tmp_path: Path) -> None:
     serial = run(content, tmp_path / "serial", use_cache=False)
     parallel = run(content, tmp_path / "parallel", jobs=2, use_cache=False)

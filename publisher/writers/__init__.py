@@ -50,7 +50,72 @@ class Artifact:
     def sha256(self) -> str:
         """The data's sha256 (hex), computed once: the cache, the manifest, the comparison with
         the published output and the keys of the pages that list this file all need it."""
+        stored = self.__dict__.get("_data")
+        if isinstance(stored, StoredBytes):
+            return stored.sha256
         return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def size(self) -> int:
+        """``len(data)``, without reading bytes still in the cache."""
+        stored = self.__dict__.get("_data")
+        return stored.size if isinstance(stored, StoredBytes) else len(self.data)
+
+    @classmethod
+    def stored(cls, data: StoredBytes, path: str, media_type: str, format: str,
+               **fields: Any) -> Artifact:
+        """An artifact whose bytes are in the build's cache, read the first time ``data`` is
+        (a rebuild takes thousands of files from the cache and links nearly all of them from
+        the published output, which needs their hash and size only)."""
+        artifact = cls(path, b"", media_type, format, **fields)
+        artifact.__dict__["_data"] = data
+        return artifact
+
+
+class CacheDamaged(OSError):
+    """A file of the cache no longer holds what its name says."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"the cache file {path} is damaged: delete the cache folder (or "
+                         "build with --no-cache) and build again")
+        self.path = path
+
+
+@dataclass(frozen=True)
+class StoredBytes:
+    """Bytes kept in a file of the cache under their sha256, with their size."""
+
+    path: str
+    sha256: str
+    size: int
+
+    def read(self) -> bytes:
+        with open(self.path, "rb") as stored:
+            data = stored.read()
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            raise CacheDamaged(self.path)
+        return data
+
+
+class _Data:
+    """``Artifact.data``: bytes, or :class:`StoredBytes` read on first use (a data
+    descriptor: the frozen dataclass's ``__init__`` sets it like any field)."""
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> bytes:
+        if obj is None:
+            raise AttributeError("data")
+        value = obj.__dict__["_data"]
+        if isinstance(value, StoredBytes):
+            value = value.read()
+            obj.__dict__["_data"] = value
+        return value  # type: ignore[no-any-return]
+
+    def __set__(self, obj: object, value: bytes) -> None:
+        obj.__dict__["_data"] = value
+
+
+# set after the class is made: a descriptor in the class body would be taken for a default
+setattr(Artifact, "data", _Data())  # noqa: B010
 
 
 @dataclass

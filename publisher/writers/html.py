@@ -102,7 +102,7 @@ class HtmlWriter(Writer):
                 "href": relative(path, artifact.path),
                 "label": ctx._(artifact.label),
                 "type": _type_name(artifact),
-                "size": human_size(len(artifact.data), ctx.locale),
+                "size": human_size(artifact.size, ctx.locale),
                 "duration": duration_text(float(artifact.meta["duration_seconds"]), ctx.locale)
                 if "duration_seconds" in artifact.meta
                 else None,

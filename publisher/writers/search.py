@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 import jinja2
 
@@ -43,6 +44,8 @@ from publisher.model import Document
 from publisher.writers import Artifact, RenderContext, Site, Writer, page_path
 from publisher.writers.html import CSP, relative
 from publisher.writers.html import WRITER as HTML
+
+T = TypeVar("T")
 
 BUNDLE_DIR = "pagefind"
 #: the pages a shard of a language's index holds at most, on average: an edit re-indexes one
@@ -82,14 +85,19 @@ def shard_of(path: str, count: int) -> int:
     return int.from_bytes(hashlib.sha256(path.encode("utf-8")).digest()[:8], "big") % count
 
 
-def split_shards(pages: Sequence[tuple[str, bytes]]) -> list[list[tuple[str, bytes]]]:
-    """One language's (output path, HTML) pages split into shards, in shard order, each sorted
-    by path; a shard may be empty when the pages are few."""
+def split_shards(pages: Sequence[tuple[str, T]]) -> list[list[tuple[str, T]]]:
+    """One language's (output path, HTML or anything) pages split into shards, in shard
+    order, each sorted by path; a shard may be empty when the pages are few."""
     count = shard_count(len(pages))
-    shards: list[list[tuple[str, bytes]]] = [[] for _ in range(count)]
-    for page in sorted(pages):
+    shards: list[list[tuple[str, T]]] = [[] for _ in range(count)]
+    for page in sorted(pages, key=lambda item: item[0]):
         shards[shard_of(page[0], count)].append(page)
     return shards
+
+
+def _index_shard(shard: Sequence[tuple[str, Artifact]]) -> dict[str, bytes]:
+    """:func:`build_index` of a shard's pages, read only now: a cached shard needs none."""
+    return build_index([(path, page.data) for path, page in shard])
 
 
 def build_index(pages: Sequence[tuple[str, bytes]]) -> dict[str, bytes]:
@@ -205,12 +213,10 @@ class SearchWriter(Writer):
         contexts: Mapping[str, RenderContext],
         artifacts: tuple[Artifact, ...],
     ) -> list[Artifact]:
-        by_lang: dict[str, list[tuple[str, bytes]]] = {}
-        digests: dict[str, str] = {}
+        by_lang: dict[str, list[tuple[str, Artifact]]] = {}
         for artifact in sorted(artifacts, key=lambda a: a.path):
             if artifact.format == "html" and artifact.service and artifact.lang:
-                by_lang.setdefault(artifact.lang, []).append((artifact.path, artifact.data))
-                digests[artifact.path] = artifact.sha256
+                by_lang.setdefault(artifact.lang, []).append((artifact.path, artifact))
         # Pagefind indexes each language apart in any case, and each language is split into
         # shards, each indexed alone and kept in the cache by its pages' bytes: an edit
         # re-indexes one shard of its language only
@@ -220,8 +226,8 @@ class SearchWriter(Writer):
         out: list[Artifact] = []
         for lang, pages in sorted(by_lang.items()):
             shards = [
-                (k, first.memo(digest("pagefind", [(path, digests[path]) for path, _ in shard]),
-                               functools.partial(build_index, shard)))
+                (k, first.memo(digest("pagefind", [(path, page.sha256) for path, page in shard]),
+                               functools.partial(_index_shard, shard)))
                 for k, shard in enumerate(split_shards(pages)) if shard
             ]
             # the first shard goes into the primary bundle, whose index Pagefind loads for the
