@@ -17,8 +17,10 @@ build's own processes. All temporary files live in a :class:`tempfile.TemporaryD
 from __future__ import annotations
 
 import functools
+import importlib.util
 import inspect
 import json
+import math
 import os
 import re
 import shutil
@@ -32,11 +34,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
-import numpy as np
-import numpy.typing as npt
 import yaml
 from pydantic import Field
 
@@ -45,9 +45,29 @@ from publisher.model import Document
 from publisher.speech import Sentence, script, word_count
 from publisher.writers import N_, Artifact, Options, RenderContext, Writer, artifact_path
 
-Signal = npt.NDArray[np.float64]
-#: samples as decoded (float32) or computed (float64)
-Samples = npt.NDArray[np.floating[Any]]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Signal = npt.NDArray[np.float64]
+    #: samples as decoded (float32) or computed (float64)
+    Samples = npt.NDArray[np.floating[Any]]
+else:
+    def _lazy(name: str) -> Any:
+        """``import name``, executed on first use (the standard library's LazyLoader): every
+        build imports every writer to read their options, and NumPy costs ~0.2 s of a
+        rebuild that makes no audio."""
+        if name in sys.modules:
+            return sys.modules[name]
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.loader is not None
+        spec.loader = importlib.util.LazyLoader(spec.loader)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    np = _lazy("numpy")
 
 #: espeak-ng voice identifiers (as ``espeak-ng --voices`` lists them) for the languages the
 #: project ships; other languages fall back to espeak-ng's voice of the same code
@@ -101,7 +121,7 @@ class AudioOptions(Options):
 
 #: the K-weighting of ITU-R BS.1770-4 as two biquads (high shelf, then high pass), designed from
 #: RBJ's cookbook with the parameters pyloudnorm uses: (kind, gain dB, Q, corner Hz)
-K_WEIGHTING = (("high_shelf", 4.0, 1 / np.sqrt(2), 1500.0), ("high_pass", 0.0, 0.5, 38.0))
+K_WEIGHTING = (("high_shelf", 4.0, 1 / math.sqrt(2), 1500.0), ("high_pass", 0.0, 0.5, 38.0))
 GATE_BLOCK = 0.4  # seconds
 GATE_STEP = 0.25  # of a block: 75 % overlap
 ABSOLUTE_GATE = -70.0  # LUFS
