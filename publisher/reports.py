@@ -11,9 +11,10 @@ following the EU model statement (Implementing Decision (EU) 2018/1523).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -446,12 +447,21 @@ def render_reports(
         out.append(page(path, "artifact.html", default, title=title, sections=sections,
                         index_url=relative(path, index_path)))
         store.put_object("pages", key, out[-1])
-    out.append(Artifact(f"{REPORT_DIR}/report.json", report_json(summaries, when, audited),
-                        "application/json", "report-json", listed=False))
-    out.append(Artifact(f"{REPORT_DIR}/earl.jsonld", earl(summaries, site, when),
-                        "application/ld+json", "report-earl", listed=False))
-    out.append(Artifact(f"{REPORT_DIR}/junit.xml", junit(summaries, when),
-                        "application/xml", "report-junit", listed=False))
+    # the machine-readable reports say what the index says of every file: the same key
+    machine: list[tuple[str, str, str, Callable[[], bytes]]] = [
+        ("report.json", "application/json", "report-json",
+         functools.partial(report_json, summaries, when, audited)),
+        ("earl.jsonld", "application/ld+json", "report-earl",
+         functools.partial(earl, summaries, site, when)),
+        ("junit.xml", "application/xml", "report-junit", functools.partial(junit, summaries, when)),
+    ]
+    for name, media_type, kind, make in machine:
+        key = digest(index_key, name)
+        data = store.get_object("pages", key)
+        if not isinstance(data, bytes):
+            data = make()
+            store.put_object("pages", key, data)
+        out.append(Artifact(f"{REPORT_DIR}/{name}", data, media_type, kind, listed=False))
     # the statement, per language
     # content.* findings (review dates, readability) are advice for authors, and readability is
     # a AAA criterion: the statement reports what stands between a reader and the content

@@ -137,7 +137,7 @@ def test_limiter_stretches_filtered_end_to_end_equal_one_filter_each() -> None:
     low = np.sort(rng.choice(np.arange(0, 200_000), 300, replace=False))
     low = np.unique(np.concatenate([low, [0, 1, 199_999]]))  # stretches cut by either end
     need[low] = rng.uniform(0.3, 0.99, len(low))
-    index, gains = audio_writer._limiter_gain(need, low, RATE)
+    index, gains = audio_writer._limiter_gain(need[low], low, len(need), RATE)
     width = int(audio_writer.LIMITER_HOLD * RATE)
     # reference: the same filters over the whole signal
     held = ndimage.minimum_filter1d(need, size=2 * width + 1, mode="nearest")

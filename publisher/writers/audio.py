@@ -155,8 +155,9 @@ def k_weighted(samples: Signal, rate: int) -> Signal:
 
 
 def _block_energies(weighted: Signal, rate: int) -> Signal:
-    """The mean square of each gating block of a K-weighted signal, the blocks bounded as
-    pyloudnorm bounds them (so that both meters agree to the last digit that matters)."""
+    """The mean square of each gating block of a K-weighted signal (squared in place: the
+    array is used up), the blocks bounded as pyloudnorm bounds them (so that both meters
+    agree to the last digit that matters)."""
     length = len(weighted)
     count = int(np.round((length / rate - GATE_BLOCK) / (GATE_BLOCK * GATE_STEP))) + 1
     index = np.arange(max(count, 0))
@@ -167,9 +168,13 @@ def _block_energies(weighted: Signal, rate: int) -> Signal:
     edges, where = np.unique(np.concatenate([lower, upper]), return_inverse=True)
     if len(edges) == 0:
         return np.zeros(0)
-    squares = np.zeros(length + 1)  # a zero after the end: a bound may be the length itself
-    np.square(weighted, out=squares[:length])
-    sums = np.add.reduceat(squares, edges)
+    # squared in place (the caller's own array: a notice of minutes is tens of MB); a bound
+    # may be the length itself, whose stretch is empty
+    squares = np.square(weighted, out=weighted)
+    inside = edges < length
+    sums = np.zeros(len(edges))
+    if inside.any():
+        sums[inside] = np.add.reduceat(squares, edges[inside])
     running = np.concatenate([[0.0], np.cumsum(sums)])
     first, last = where[: len(lower)], where[len(lower):]
     return np.asarray((running[last] - running[first]) / (GATE_BLOCK * rate), dtype=np.float64)
@@ -592,12 +597,13 @@ def _run_worker(job_path: Path) -> subprocess.CompletedProcess[bytes]:
 
 
 def _limiter_gain(
-    need: Signal, low: npt.NDArray[np.intp], rate: int
+    low_need: Signal, low: npt.NDArray[np.intp], length: int, rate: int
 ) -> tuple[npt.NDArray[np.intp], Signal]:
-    """A look-ahead peak limiter's gain from the gain each sample needs (``low``: where it is
-    under 1): the need held over a 5 ms window and smoothed, never above the need. Returned
-    for the samples around those (the indices, then the gains); the gain is exactly 1
-    everywhere else, as the same filters over the whole signal would give.
+    """A look-ahead peak limiter's gain from the gain each sample needs (``low_need``, at the
+    samples ``low`` where it is under 1, of a signal of ``length``): the need held over a 5 ms
+    window and smoothed, never above the need. Returned for the samples around those (the
+    indices, then the gains); the gain is exactly 1 everywhere else, as the same filters over
+    the whole signal would give.
 
     The stretches around the groups of ``low`` samples are filtered laid end to end, in one
     call: each begins and ends with ``reach`` samples whose need is 1, further than the hold
@@ -610,10 +616,11 @@ def _limiter_gain(
     cuts = np.flatnonzero(np.diff(low) > 2 * reach)
     first, last = low[np.r_[0, cuts + 1]], low[np.r_[cuts, len(low) - 1]]
     begin = np.maximum(0, first - reach)
-    lengths = np.minimum(len(need), last + reach + 1) - begin
+    lengths = np.minimum(length, last + reach + 1) - begin
     index = (np.arange(int(lengths.sum()))
              + np.repeat(begin - (np.cumsum(lengths) - lengths), lengths))
-    part = need[index]
+    part = np.ones(len(index))  # the need, 1 but where it is low (every low is in a stretch)
+    part[np.searchsorted(index, low)] = low_need
     held = ndimage.minimum_filter1d(part, size=2 * width + 1, mode="nearest")
     smooth = ndimage.uniform_filter1d(held, size=width, mode="nearest")
     return index, np.minimum(smooth, part)
@@ -655,10 +662,9 @@ class Mastering:
             gain = 10 ** (gain_db / 20)
             peaks = self._peaks_over(ceiling / gain)
             low = np.flatnonzero(peaks > ceiling / gain)
-            need = np.ones(len(peaks))
-            need[low] = ceiling / (gain * peaks[low])
             out = self.samples * gain
-            index, gains = _limiter_gain(need, low, self.rate)
+            index, gains = _limiter_gain(ceiling / (gain * peaks[low]), low, len(out),
+                                         self.rate)
             out[index] *= gains
             loudness = integrated_loudness(out, self.rate)
             if not np.isfinite(loudness) or abs(loudness - target_lufs) < 0.1:

@@ -123,6 +123,8 @@ class OpenDataWriter(Writer):
                  if a.media_type.startswith("text/html")]
         reviewed = sorted((d.id, d.lang, d.record.last_reviewed.isoformat())
                           for d in site.documents.values())
+        records = " ".join(_versions_key(service, site.translations(service))
+                           for service in site.service_ids())
         return [
             Artifact("sitemap.xml",
                      memo(digest("sitemap", pages, reviewed),
@@ -136,11 +138,23 @@ class OpenDataWriter(Writer):
                          "application/atom+xml", "feed", lang=lang, listed=False)
                 for lang, ctx in contexts.items()
             ),
-            Artifact("data/catalogue.jsonld", catalogue_jsonld(site, contexts),
+            # whole, under the keys of all their services' parts: an edit of a body text
+            # takes each in one piece, an edit of a record remakes it from its parts
+            Artifact("data/catalogue.jsonld",
+                     memo(digest("catalogue.jsonld", records),
+                          functools.partial(catalogue_jsonld, site, contexts)),
                      "application/ld+json", "opendata", listed=False),
-            Artifact("data/catalogue.csv", catalogue_csv(site, contexts),
+            Artifact("data/catalogue.csv",
+                     memo(digest("catalogue.csv", records),
+                          functools.partial(catalogue_csv, site, contexts)),
                      "text/csv; charset=utf-8; header=present", "opendata", listed=False),
         ]
+
+
+def _versions_key(service: str, versions: Mapping[str, Document]) -> str:
+    """What the catalogue shows of a service: its id, and the records of its languages."""
+    return digest(service, " ".join(f"{lang}:{doc.record_digest()}"
+                                    for lang, doc in versions.items()))
 
 
 # ------------------------------------------------------------------ sitemap
@@ -366,8 +380,7 @@ def catalogue_jsonld(site: Site, contexts: Mapping[str, RenderContext]) -> bytes
     lines = [(str(node["@id"]), _line(node)) for node in graph]
     for service in site.service_ids():
         versions = site.translations(service)
-        key = digest("jsonld", service, [(lang, doc.record_digest())
-                                         for lang, doc in versions.items()])
+        key = digest("jsonld", _versions_key(service, versions))
         part = default.memo(key, functools.partial(_service_graph, service, versions, base,
                                                    config, contexts))
         lines.extend(part.lines)
@@ -543,8 +556,7 @@ def catalogue_csv(site: Site, contexts: Mapping[str, RenderContext]) -> bytes:
     writer.writerow(CSV_COLUMNS)
     for service in site.service_ids():
         versions = site.translations(service)
-        key = digest("csv", service, [(lang, doc.record_digest())
-                                      for lang, doc in versions.items()])
+        key = digest("csv", _versions_key(service, versions))
         writer.writerows(memo(key, functools.partial(_csv_rows, service, versions, config)))
     return buffer.getvalue().encode("utf-8")
 
