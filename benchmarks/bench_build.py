@@ -6,7 +6,9 @@ Run: ``.venv/bin/python benchmarks/bench_build.py [--services N] [--full-service
 In one run, on catalogues made by ``generate.py`` (N services × en/fr/ar):
 
 1. the website alone (``--formats html --no-audit``): a cold build (empty cache, no earlier
-   output), a no-op rebuild, and a rebuild after one paragraph of one French service changed;
+   output), a no-op rebuild, a rebuild after one paragraph of one French service changed (the
+   target's measure), and one after a paragraph of another (the next edit of a session, which
+   is assembled in the tree the previous build took out of service);
 2. MkDocs 1.6 building the same Markdown files (default theme, ``tables`` extension), and the
    ratio of the two;
 3. the audited website build (cold), on K services (axe-core in Chromium costs ~1 s a page);
@@ -406,6 +408,11 @@ def website(n: int, jobs: int, work: Path, with_mkdocs: bool) -> dict[str, Measu
     build("noop", "website, no-op rebuild")
     _edit_one_french_paragraph(content, ids[0])
     build("edit", f"website, one French paragraph edited ({ids[0]})")
+    # the next edit of a working session: the build before left the old output beside the
+    # new one, which the next is assembled in (the target is judged on the first edit)
+    if len(ids) > 1:
+        _edit_one_french_paragraph(content, ids[1])
+        build("edit2", f"website, another French paragraph edited ({ids[1]})")
     if with_mkdocs:
         runs["mkdocs"] = run_mkdocs(content, folder)
         print(f"  MkDocs: {runs['mkdocs'].wall:.1f} s", flush=True)
@@ -501,7 +508,11 @@ def report(site_runs: dict[str, Measured], full_run: tuple[Measured, list[Engine
         share = edit.wall / cold.wall
         targets.append(("one-edit rebuild under 5 % of the full build", share < EDIT_SHARE,
                         f"{edit.wall:.2f} s / {cold.wall:.2f} s = {share:.1%}"))
-    plain = [run for key, run in site_runs.items() if key in ("cold", "noop", "edit")]
+        if "edit2" in site_runs:
+            later = site_runs["edit2"].wall
+            print(f"\nthe next edit of the session (for information; the target is judged on "
+                  f"the first): {later:.2f} s = {later / cold.wall:.1%} of the cold build")
+    plain = [run for key, run in site_runs.items() if key in ("cold", "noop", "edit", "edit2")]
     if plain:
         worst = max(plain, key=lambda r: r.tree_pss)
         targets.append(("peak memory under 1 GiB (website builds, no audit)",

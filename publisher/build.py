@@ -320,7 +320,6 @@ def publish(staging: Path, out_dir: Path) -> None:
         raise NotADirectoryError(f"{out_dir} exists and is not a folder")
     if not out_dir.exists():
         staging.rename(out_dir)
-        _make_spare(out_dir)
         return
     if _exchange(staging, out_dir):
         _keep_spare(staging, out_dir)  # now holds the old output
@@ -334,24 +333,6 @@ def publish(staging: Path, out_dir: Path) -> None:
 
 def spare_dir(out_dir: Path) -> Path:
     return out_dir.with_name(f".{out_dir.name}.spare")
-
-
-def _make_spare(out_dir: Path) -> None:
-    """No old output to keep as the spare (a first build): a copy of the new one made of hard
-    links (about a second for a thousand services; the next build would spend as much making
-    a new tree). Under a staging name until complete: a killed build's copy is cleaned up."""
-    if spare_dir(out_dir).exists():
-        return
-    scratch = staging_dir(out_dir)
-    try:
-        shutil.copytree(out_dir, scratch / "copy", symlinks=True, copy_function=os.link)
-        (scratch / "copy").rename(spare_dir(out_dir))
-    except OSError:
-        pass  # only an optimisation: the next build makes a new tree instead
-    try:
-        scratch.rmdir()
-    except OSError:
-        discard(scratch, out_dir)
 
 
 def _keep_spare(tree: Path, out_dir: Path) -> None:
