@@ -7,12 +7,12 @@ gate; a build killed at any moment leaves it exactly as it was. Files that did n
 hard-linked from the old output, so they keep their bytes and modification times; a build with
 no change at all replaces nothing.
 
-The new output is assembled in the tree the swap before last took out of service, kept beside
-the output as ``.<name>.spare``: most of its files are already links to the published ones and
-all its folders exist, so a rebuild changes a few entries instead of making a folder per page
-(a thousand services in three languages: 3,000 folders, ~0.6 s here). That tree is never the
-published one, so a build killed while updating it leaves the output untouched; the next build
-checks every entry of it again.
+The new output is assembled in the previous output, which the last swap took out of service
+and kept beside the output as ``.<name>.spare``: most of its files are already links to the
+published ones and all its folders exist, so a rebuild changes a few entries instead of making
+a folder per page (a thousand services in three languages: 3,000 folders, ~0.6 s here). That
+tree is never the published one, so a build killed while updating it leaves the output
+untouched; the next build checks every entry of it again.
 """
 
 from __future__ import annotations

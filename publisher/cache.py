@@ -4,7 +4,7 @@ In: a key (sha256 of every input a task depends on) and what the task produced. 
 artifacts or findings for the same key on a later build, so that an unchanged service in an
 unchanged language is neither rendered nor audited again. Blobs are stored once by their own
 sha256; an entry is a small JSON record naming them (or, for parsed files and memos, a pickled
-value), and the entries of each kind live in one pack file (see :class:`Store`). Writing is
+value), and the entries of each kind live in sixteen pack files (see :class:`Store`). Writing is
 atomic (temporary file, rename), so a build killed mid-write never leaves a half entry that a
 later build would trust.
 """
@@ -117,12 +117,6 @@ def content_state(folder: Path, known: Mapping[str, tuple[int, int, str]]
     return hasher.hexdigest(), table
 
 
-def _read(blobs: str, sha: str) -> bytes:
-    """A blob's bytes (``os`` on strings: thousands are read on a rebuild)."""
-    with open(os.path.join(blobs, sha[:2], sha), "rb") as blob:
-        return blob.read()
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -178,9 +172,9 @@ class Store:
         # tens of megabytes of entries, which need not stay in memory meanwhile)
         self._kept: dict[str, dict[str, bytes | None]] = {kind: {} for kind in KINDS}
 
-    def _entry(self, kind: str, key: str, suffix: str = ".json") -> Path:
+    def _entry(self, kind: str, key: str) -> Path:
         assert self.root is not None
-        return self.root / kind / key[:2] / f"{key}{suffix}"
+        return self.root / kind / key[:2] / f"{key}{SUFFIXES.get(kind, '.pickle')}"
 
     def _blob(self, sha: str) -> str:
         assert self.root is not None
@@ -197,22 +191,22 @@ class Store:
             self._packs[name] = pack if isinstance(pack, dict) else {}
         return self._packs[name]
 
-    def _get(self, kind: str, key: str, suffix: str) -> bytes | None:
+    def _get(self, kind: str, key: str) -> bytes | None:
         if self.root is None:
             return None
         data = self._pack(kind, key[0]).get(key)
         if data is None:
             try:
-                data = self._entry(kind, key, suffix).read_bytes()
+                data = self._entry(kind, key).read_bytes()
             except OSError:
                 return None
         self._kept[kind][key] = data
         return data
 
-    def _put(self, kind: str, key: str, suffix: str, data: bytes) -> None:
+    def _put(self, kind: str, key: str, data: bytes) -> None:
         if self.root is None:
             return
-        _write_atomic(self._entry(kind, key, suffix), data)
+        _write_atomic(self._entry(kind, key), data)
         self._kept[kind][key] = None
 
     def _drop(self, kind: str, key: str) -> None:
@@ -220,7 +214,7 @@ class Store:
         self._kept[kind].pop(key, None)
 
     def get_artifacts(self, key: str) -> tuple[list[Artifact], list[Diagnostic]] | None:
-        raw = self._get("tasks", key, ".json")
+        raw = self._get("tasks", key)
         if raw is None:
             return None
         assert self.root is not None  # _get found the entry
@@ -261,10 +255,10 @@ class Store:
                 "label": artifact.label, "listed": artifact.listed, "meta": dict(artifact.meta),
             })
         entry = {"artifacts": items, "diagnostics": [diagnostic_to_json(d) for d in diagnostics]}
-        self._put("tasks", key, ".json", json.dumps(entry, sort_keys=True).encode())
+        self._put("tasks", key, json.dumps(entry, sort_keys=True).encode())
 
     def get_findings(self, key: str) -> list[Finding] | None:
-        raw = self._get("findings", key, ".json")
+        raw = self._get("findings", key)
         if raw is None:
             return None
         try:
@@ -277,7 +271,7 @@ class Store:
         if self.root is None:
             return
         data = json.dumps([f.to_json() for f in findings], sort_keys=True).encode()
-        self._put("findings", key, ".json", data)
+        self._put("findings", key, data)
 
     def get_object(self, kind: str, key: str) -> Any | None:
         """A Python value stored by :meth:`put_object` (parsed documents); ``None`` on a miss.
@@ -285,7 +279,7 @@ class Store:
         Pickle, not JSON: the document model is a tree of frozen dataclasses and pydantic
         records, and pickle restores it ten times faster than rebuilding it from JSON would. The
         cache folder is the user's own, written only by publisher, like a ``__pycache__``."""
-        raw = self._get(kind, key, ".pickle")
+        raw = self._get(kind, key)
         if raw is None:
             return None
         try:
@@ -296,7 +290,7 @@ class Store:
 
     def put_object(self, kind: str, key: str, value: Any) -> None:
         if self.root is not None:
-            self._put(kind, key, ".pickle", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            self._put(kind, key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
     def read(self, name: str) -> bytes | None:
         """A small named file of the cache (the last build's stamp)."""
@@ -321,7 +315,7 @@ class Store:
             for key, data in self._kept[kind].items():
                 if data is None:
                     try:
-                        data = self._entry(kind, key, SUFFIXES.get(kind, ".pickle")).read_bytes()
+                        data = self._entry(kind, key).read_bytes()
                     except OSError:
                         continue  # gone meanwhile: a miss next time
                 buckets.setdefault(key[0], {})[key] = data
