@@ -304,12 +304,8 @@ def test_the_index_made_per_language_is_the_index_made_at_once(
     assert merged == build_index(pages)
 
 
-def test_an_edit_re_indexes_its_language_only(
-    content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    options = BuildOptions(content_dir=content, out_dir=tmp_path / "site", formats=["html"],
-                           audit=False, jobs=1)
-    assert build(options).published
+def record_indexing(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """From now on, the pages of every Pagefind run, run by run."""
     indexed: list[list[str]] = []
     original = search.build_index
 
@@ -318,6 +314,16 @@ def test_an_edit_re_indexes_its_language_only(
         return original(pages)
 
     monkeypatch.setattr(search, "build_index", recording)
+    return indexed
+
+
+def test_an_edit_re_indexes_its_language_only(
+    content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = BuildOptions(content_dir=content, out_dir=tmp_path / "site", formats=["html"],
+                           audit=False, jobs=1)
+    assert build(options).published
+    indexed = record_indexing(monkeypatch)
     page = content / "fr" / "sample.md"
     page.write_text(page.read_text().replace("Du texte.", "Un autre texte."))
     result = build(options)
@@ -484,14 +490,7 @@ def test_an_edit_re_indexes_one_shard_of_its_language(
     out = tmp_path / "site"
     _, shards = sharded_build(copy_of_example, out)
     assert len(shards["fr"]) > 1
-    indexed: list[list[str]] = []
-    original = search.build_index
-
-    def recording(pages: list[tuple[str, bytes]]) -> dict[str, bytes]:
-        indexed.append([path for path, _ in pages])
-        return original(pages)
-
-    monkeypatch.setattr(search, "build_index", recording)
+    indexed = record_indexing(monkeypatch)
     page = copy_of_example / "fr" / "marriage.md"
     page.write_text(page.read_text(encoding="utf-8") + "\nUn paragraphe de plus.\n",
                     encoding="utf-8")
