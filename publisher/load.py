@@ -138,10 +138,20 @@ def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -
     sources: list[_Source] = []
     root = content_dir.resolve()
     shown_root = display_path(content_dir)
-    for path in sorted(content_dir.rglob("*.md")):
-        rel = PurePosixPath(path.relative_to(content_dir).as_posix())
-        # rglob does not descend into linked folders: only the file itself can be a link
-        link = path.is_symlink()
+    # os.walk rather than Path.rglob: pathlib's objects were most of the time of a rebuild's
+    # look at a large catalogue; like rglob, it does not descend into linked folders, so only
+    # the file itself can be a link
+    top = os.fspath(content_dir)
+    found: list[str] = []
+    for directory, _, files in os.walk(top):
+        base = os.path.relpath(directory, top).replace(os.sep, "/")
+        found.extend(name if base == "." else f"{base}/{name}"
+                     for name in files if name.endswith(".md"))
+    found.sort(key=lambda rel: rel.split("/"))  # the order of sorted(Path)
+    for rel_text in found:
+        path = content_dir / rel_text
+        rel = PurePosixPath(rel_text)
+        link = os.path.islink(path)
         shown = (display_path(path) if link
                  else rel.as_posix() if shown_root == "." else f"{shown_root}/{rel}")
         if link and not path.resolve().is_relative_to(root):
@@ -369,6 +379,7 @@ class _Folder:
         self.root = root
         self.by_path = by_path
         self.real_root = os.path.realpath(root)
+        self._real_dirs: dict[str, str] = {}
         self._answers: dict[Observation, object] = {}
 
     def still_true(self, observed: list[Observation]) -> bool:
@@ -376,7 +387,8 @@ class _Folder:
             question = (item[0], item[1], None)
             if question not in self._answers:
                 self._answers[question] = observe(question, self.root, self.by_path.get,
-                                                  real_root=self.real_root)
+                                                  real_root=self.real_root,
+                                                  real_dirs=self._real_dirs)
             if self._answers[question] != item[2]:
                 return False
         return True

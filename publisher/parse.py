@@ -123,27 +123,40 @@ Observation = tuple[str, str, object]
 
 def observe(question: Observation, content_dir: Path,
             resolve_service: Callable[[PurePosixPath], str | None],
-            record: list[Observation] | None = None, real_root: str | None = None) -> object:
+            record: list[Observation] | None = None, real_root: str | None = None,
+            real_dirs: dict[str, str] | None = None) -> object:
     """Ask the content folder ``question`` (its answer part is ignored): is there a file at
     this path, does the path stay inside the folder, which service does a ``.md`` path name.
-    With ``record``, the answer is noted there; ``real_root``: the folder's real path, when the
-    caller asks many questions."""
+    With ``record``, the answer is noted there; ``real_root``: the folder's real path, and
+    ``real_dirs``: the real paths of its folders found so far, when the caller asks many
+    questions (a catalogue's links are in a handful of folders)."""
     kind, path, _ = question
-    target = PurePosixPath(path)
     answer: object
     if kind == "file":
-        answer = (content_dir / target).is_file()
+        answer = os.path.isfile(os.path.join(content_dir, path))
     elif kind == "inside":
         # os.path rather than pathlib: asked once per link of every page, where pathlib's
         # object overhead is most of the time
         root = real_root or os.path.realpath(content_dir)
-        real = os.path.realpath(os.path.join(root, path))
+        real = _realpath(os.path.join(root, path), real_dirs if real_dirs is not None else {})
         answer = real == root or real.startswith(root + os.sep)
     else:
-        answer = resolve_service(target)
+        answer = resolve_service(PurePosixPath(path))
     if record is not None:
         record.append((kind, path, answer))
     return answer
+
+
+def _realpath(path: str, real_dirs: dict[str, str]) -> str:
+    """``os.path.realpath`` of a path without '..' parts, its folder's taken from (and added
+    to) ``real_dirs``: only the last part is looked at anew, unless it is a link."""
+    folder, name = os.path.split(path)
+    if name in ("", ".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    real_folder = real_dirs.get(folder)
+    if real_folder is None:
+        real_folder = real_dirs[folder] = os.path.realpath(folder)
+    return os.path.join(real_folder, name)
 
 
 @dataclass
