@@ -326,6 +326,8 @@ def run_plan(
     waiting: dict[tuple[str, str], int] = {(d.id, d.lang): len(first) for d in docs}
     executor: Executor | None = None
     pending: dict[Any, tuple[Task, str]] = {}
+    # tasks not in the cache, submitted together (see submit_missed)
+    missed: list[tuple[Task, tuple[Artifact, ...], str]] = []
 
     def record(result: TaskResult, key: str) -> None:
         outcome.artifacts.extend(result.artifacts)
@@ -357,9 +359,23 @@ def run_plan(
         if cached is not None:
             finished(TaskResult(task, cached[0], cached[1], set(), 0.0, cached=True), key)
             return
-        if executor is None:
-            executor = executor_factory()
-        pending[executor.submit(spec, task, alternates)] = (task, key)
+        missed.append((task, alternates, key))
+
+    def submit_missed() -> None:
+        """Send the missed tasks to the executor, made on the first miss. A lone task with
+        nothing else to wait for (an edit) is rendered here: forking workers for it costs more
+        than rendering it."""
+        nonlocal executor
+        while missed:
+            if executor is None and len(missed) == 1 and not pending:
+                task, alternates, key = missed.pop()
+                pending[InProcess().submit(spec, task, alternates)] = (task, key)
+                return
+            if executor is None:
+                executor = executor_factory()
+            for task, alternates, key in missed:
+                pending[executor.submit(spec, task, alternates)] = (task, key)
+            missed.clear()
 
     def finished(result: TaskResult, key: str) -> None:
         record(result, key)
@@ -380,9 +396,9 @@ def run_plan(
                     schedule(Task(name, doc.id, doc.lang))
             for name in first:
                 schedule(Task(name, doc.id, doc.lang))
+        submit_missed()
         while pending:
-            assert executor is not None
-            for future in executor.wait_any(set(pending)):
+            for future in (executor or InProcess()).wait_any(set(pending)):
                 task, key = pending.pop(future)
                 try:
                     result = future.result()
@@ -391,6 +407,7 @@ def run_plan(
                     result = TaskResult(task, [], [_failure(task, exc, source)], set(), 0.0,
                                         True)
                 finished(result, key)
+            submit_missed()
     finally:
         if executor is not None:
             executor.close()
