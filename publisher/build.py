@@ -209,26 +209,26 @@ class Published:
             hashes = {}
         return cls(out_dir, hashes, last.files if last is not None else {})
 
-    def holds(self, artifact: Artifact) -> bool:
-        """Whether the published file has exactly the artifact's bytes. A file untouched since
-        it was published (same size and time as recorded) is trusted to hold what the manifest
-        says; any other is compared byte for byte (never trusted: a file edited by hand must
-        not be carried into the new output)."""
+    def holds(self, artifact: Artifact) -> os.stat_result | None:
+        """The published file's state when it has exactly the artifact's bytes, else ``None``.
+        A file untouched since it was published (same size and time as recorded) is trusted to
+        hold what the manifest says; any other is compared byte for byte (never trusted: a file
+        edited by hand must not be carried into the new output)."""
         path = os.path.join(self.root, artifact.path)
         try:
             info = os.stat(path, follow_symlinks=False)
         except OSError:
-            return False
+            return None
         if not statmode.S_ISREG(info.st_mode) or info.st_size != artifact.size:
-            return False
+            return None
         if (self.recorded.get(artifact.path) == (info.st_size, info.st_mtime_ns)
                 and artifact.path in self.hashes):
-            return self.hashes[artifact.path] == artifact.sha256
+            return info if self.hashes[artifact.path] == artifact.sha256 else None
         try:
             with open(path, "rb") as published:
-                return published.read() == artifact.data
+                return info if published.read() == artifact.data else None
         except OSError:
-            return False
+            return None
 
 
 def write_tree(root: Path, artifacts: Sequence[Artifact],
@@ -240,17 +240,19 @@ def write_tree(root: Path, artifacts: Sequence[Artifact],
     catalogue links thousands of files, and pathlib's objects cost more than the calls.)"""
     written = 0
     folders: set[str] = set()
+    base = os.fspath(root)
     for artifact in artifacts:
-        target = os.path.join(root, artifact.path)
+        target = os.path.join(base, artifact.path)
         folder = os.path.dirname(target)
         if folder not in folders:
             os.makedirs(folder, exist_ok=True)
             folders.add(folder)
-        if published is not None and published.holds(artifact):
-            source = os.path.join(published.root, artifact.path)
+        held = published.holds(artifact) if published is not None else None
+        if held is not None:
+            assert published is not None
             try:
-                if not _same_file(source, target):
-                    _link(source, target)
+                if not _is(held, target):
+                    _link(os.path.join(published.root, artifact.path), target)
                 continue
             except OSError:
                 pass  # another file system, or the file went away: write it instead
@@ -265,12 +267,13 @@ def write_tree(root: Path, artifacts: Sequence[Artifact],
     return written
 
 
-def _same_file(a: str, b: str) -> bool:
+def _is(info: os.stat_result, path: str) -> bool:
+    """Whether ``path`` is the file ``info`` describes (the same inode: a hard link)."""
     try:
-        first, second = os.stat(a, follow_symlinks=False), os.stat(b, follow_symlinks=False)
+        other = os.stat(path, follow_symlinks=False)
     except OSError:
         return False
-    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+    return (info.st_dev, info.st_ino) == (other.st_dev, other.st_ino)
 
 
 def remove_others(root: Path, keep: set[str]) -> None:
@@ -461,6 +464,7 @@ def _build(options: BuildOptions) -> BuildResult:
     result = BuildResult(diagnostics)
     progress = options.progress
     store = Store(options.cache_root)
+    store.use_for_templates()
     last = stamp.load(store)
     key = ""
     sources: FileTable = {}
@@ -522,13 +526,16 @@ def _build(options: BuildOptions) -> BuildResult:
     clean_stale_staging(options.out_dir)
     previous = Published.of(options.out_dir, last)
     progress.stage("writing")
-    staging, written = _assemble(options.out_dir, artifacts, previous)
+    staging, written, reused = _assemble(options.out_dir, artifacts, previous)
     try:
         reports, written_reports = audit_and_report(site, options, staging, artifacts, result,
                                                     store, previous)
         artifacts += reports
         check_paths(artifacts)
-        remove_others(staging, {a.path for a in artifacts} | {"manifest.json"})
+        if reused or options.audit:
+            # a new tree holds only what was written to it, unless the reports were written
+            # twice (before and after their own audit)
+            remove_others(staging, {a.path for a in artifacts} | {"manifest.json"})
         manifest_bytes = manifest(artifacts, build_time(site))
         written += write_tree(staging, [Artifact("manifest.json", manifest_bytes,
                                                  "application/json", "manifest")], previous)
@@ -566,18 +573,19 @@ def _build(options: BuildOptions) -> BuildResult:
 
 
 def _assemble(out_dir: Path, artifacts: Sequence[Artifact], previous: Published
-              ) -> tuple[Path, int]:
+              ) -> tuple[Path, int, bool]:
     """A tree beside the output holding the artifacts: the spare tree updated, or a new one
-    (when there is no spare, or it cannot be updated: something unexpected in it)."""
+    (when there is no spare, or it cannot be updated: something unexpected in it). Returns the
+    tree, how many files were written rather than linked, and whether it was the spare."""
     spare = _reusable_spare(out_dir)
     if spare is not None:
         try:
-            return spare, write_tree(spare, artifacts, previous)
+            return spare, write_tree(spare, artifacts, previous), True
         except OSError:
             discard(spare, out_dir)
     staging = staging_dir(out_dir)
     try:
-        return staging, write_tree(staging, artifacts, previous)
+        return staging, write_tree(staging, artifacts, previous), False
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

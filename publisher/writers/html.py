@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from publisher.cache import TEMPLATES
 from publisher.config import SiteConfig
 from publisher.i18n import Locale
 from publisher.model import CHANNEL_LABELS, DAYS, Document
@@ -355,6 +356,7 @@ def page_environment(formats_dir: Path, *own: str) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=TEMPLATES,
     )
     env.filters["tojson_ld"] = _json_ld
     return env

@@ -32,6 +32,7 @@ import jinja2
 import segno
 from markupsafe import Markup, escape
 
+from publisher.cache import TEMPLATES
 from publisher.diagnostics import SourceSpan
 from publisher.model import CHANNEL_LABELS, Document, Heading, day_runs, plain_text
 from publisher.translation import current_version_link, outdated_notice
@@ -313,6 +314,7 @@ def _environment(templates: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=TEMPLATES,
     )
 
 
