@@ -26,6 +26,7 @@ import os
 import shutil
 import stat as statmode
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -527,6 +528,7 @@ def _build(options: BuildOptions) -> BuildResult:
     previous = Published.of(options.out_dir, last)
     progress.stage("writing")
     staging, written, reused = _assemble(options.out_dir, artifacts, previous)
+    spare_copy: threading.Thread | None = None
     try:
         reports, written_reports = audit_and_report(site, options, staging, artifacts, result,
                                                     store, previous)
@@ -554,9 +556,16 @@ def _build(options: BuildOptions) -> BuildResult:
             result.published = result.unchanged = True
             result.out_dir = options.out_dir
         else:
+            first = not options.out_dir.exists()
             publish(staging, options.out_dir)
             result.published = True
             result.out_dir = options.out_dir
+            if first and store.root is not None:
+                # no old output to keep as the spare: a copy of links, made while the stamp
+                # and the cache are written
+                spare_copy = threading.Thread(target=_make_spare, args=(
+                    options.out_dir, [a.path for a in artifacts] + ["manifest.json"]))
+                spare_copy.start()
         result.formats = file_counts(artifacts)
         if result.published and key:
             stamp.record(store, key, options.out_dir, (a.path for a in artifacts),
@@ -568,8 +577,40 @@ def _build(options: BuildOptions) -> BuildResult:
     except BaseException:
         _set_aside(staging, options.out_dir)
         raise
+    finally:
+        if spare_copy is not None:
+            spare_copy.join()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _make_spare(out_dir: Path, paths: Sequence[str]) -> None:
+    """The spare tree after a first build (there was no old output to keep): every published
+    file hard-linked into a new tree. Made under a staging name, so that a build killed
+    meanwhile leaves nothing the next one would mistake for a spare; it is only an
+    optimisation (the first rebuild then updates it instead of making every folder anew), so
+    any failure just leaves no spare. About 0.3 s for a thousand services in three languages,
+    on a second thread while the first build writes its stamp and cache."""
+    scratch = staging_dir(out_dir)
+    copy = os.path.join(scratch, "copy")
+    source = os.fspath(out_dir)
+    try:
+        folders: set[str] = set()
+        for path in paths:
+            target = os.path.join(copy, path)
+            folder = os.path.dirname(target)
+            if folder not in folders:
+                os.makedirs(folder, exist_ok=True)
+                folders.add(folder)
+            os.link(os.path.join(source, path), target)
+        os.rename(copy, spare_dir(out_dir))  # fails if a spare is there: this one goes
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        if os.listdir(scratch):
+            discard(scratch, out_dir)  # the copy was not completed
+        else:
+            scratch.rmdir()
 
 
 def _assemble(out_dir: Path, artifacts: Sequence[Artifact], previous: Published

@@ -23,7 +23,13 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -412,27 +418,50 @@ def run_plan(
         if executor is not None:
             executor.close()
     outcome.artifacts.sort(key=lambda a: a.path)
-    for name, (writer, options) in sorted(writers.items(), key=lambda i: (i[1][0].site_order,
-                                                                           i[0])):
-        task = Task(name, None, None)
-        contexts = {lang: _context(_STATE, lang, options, memo=_memo(store, keys.writer_keys[name]))
-                    for lang in site.config.language_codes}
-        started = time.perf_counter()
-        try:
-            produced = writer.render_site(site, contexts, tuple(outcome.artifacts))
-        except Exception as exc:
-            produced = []
-            outcome.failed += 1
-            outcome.diagnostics.append(_failure(task, exc, None))
-        for lang, ctx in contexts.items():
-            outcome.diagnostics.extend(ctx.diagnostics)
-            outcome.missing.setdefault(lang, set()).update(ctx.locale.missing)
-        elapsed = time.perf_counter() - started
-        outcome.artifacts.extend(produced)
-        outcome.timings.append((task.describe(), elapsed))
-        progress(task, elapsed)
+    # the site passes, in turns by site_order; the passes of one turn run side by side (the
+    # search index waits on Pagefind while the website's lists are made), and what they make
+    # is taken in writer order, whichever finished first
+    turns: dict[int, list[str]] = {}
+    for name, (writer, _) in sorted(writers.items()):
+        turns.setdefault(writer.site_order, []).append(name)
+    for order in sorted(turns):
+        names = turns[order]
+        seen = tuple(outcome.artifacts)
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            passes = [(name, pool.submit(_site_pass, name, writers[name], site, store,
+                                         keys.writer_keys[name], seen)) for name in names]
+            for name, done in passes:
+                produced, contexts, failure, elapsed = done.result()
+                if failure is not None:
+                    outcome.failed += 1
+                    outcome.diagnostics.append(failure)
+                for lang, ctx in contexts.items():
+                    outcome.diagnostics.extend(ctx.diagnostics)
+                    outcome.missing.setdefault(lang, set()).update(ctx.locale.missing)
+                outcome.artifacts.extend(produced)
+                outcome.timings.append((Task(name, None, None).describe(), elapsed))
+                progress(Task(name, None, None), elapsed)
     outcome.timings.sort(key=lambda item: -item[1])
     return outcome
+
+
+def _site_pass(name: str, chosen: tuple[Writer, Options], site: Site, store: Store,
+               writer_key: str, artifacts: tuple[Artifact, ...]
+               ) -> tuple[list[Artifact], dict[str, RenderContext], Diagnostic | None, float]:
+    """One writer's site-wide pages: what it made, its contexts (their diagnostics), the
+    failure if it failed, and how long it took."""
+    writer, options = chosen
+    assert _STATE is not None
+    contexts = {lang: _context(_STATE, lang, options, memo=_memo(store, writer_key))
+                for lang in site.config.language_codes}
+    started = time.perf_counter()
+    failure = None
+    try:
+        produced = writer.render_site(site, contexts, artifacts)
+    except Exception as exc:
+        produced = []
+        failure = _failure(Task(name, None, None), exc, None)
+    return produced, contexts, failure, time.perf_counter() - started
 
 
 def iter_missing(outcome: Outcome) -> Iterator[tuple[str, str]]:

@@ -284,7 +284,9 @@ def test_the_next_output_is_assembled_in_the_tree_taken_out_of_service(
     other.write_text(service_text(id="other", title="Other service", body="Text.\n"))
     run(content, out)
     first = tree_digest(out)
-    assert not spare_dir(out).exists(), "a first build has no old output to keep"
+    assert tree_digest(spare_dir(out)) == first, "a first build leaves a copy as the spare"
+    assert (spare_dir(out) / "index.html").stat().st_ino == (out / "index.html").stat().st_ino
+    assert not list(tmp_path.glob(".site.new-*")), "the copy was made under a staging name"
     page = content / "fr" / "sample.md"
     page.write_text(page.read_text().replace("Du texte.", "Un autre texte."))
     run(content, out)

@@ -1,7 +1,7 @@
 """The catalogue for machines: sitemap, news feeds and open data, written once from the model.
 
 In: the whole :class:`~publisher.writers.Site` and every page rendered before this site pass (it
-runs after the website and the search page, ``site_order`` 20). Out, all site-wide:
+runs after the website's and the search's site passes, ``site_order`` 20). Out, all site-wide:
 
 - ``sitemap.xml``: every web page with its language alternates (``xhtml:link hreflang``), the
   home page standing as ``x-default`` for the catalogues;
@@ -103,7 +103,7 @@ def slug(text: str) -> str:
 class OpenDataWriter(Writer):
     name = "opendata"
     options_model = OpenDataOptions
-    site_order = 20  # after the website (0) and the search page (10): the sitemap lists them
+    site_order = 20  # after the website's and the search's passes (0): the sitemap lists them
     per_document = False
 
     def render(self, doc: Document, ctx: RenderContext) -> list[Artifact]:

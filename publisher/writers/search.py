@@ -1,10 +1,11 @@
 """Site search that works on the static output: a Pagefind index and a search page per language.
 
-In: the service pages the website writer rendered (this site pass runs after it,
-``site_order`` 10, and receives them as bytes). Out: the Pagefind bundle under ``pagefind/``
-(one index per language: Pagefind splits the pages by their ``<html lang>`` and the browser loads
-only the index of the page's language), a search page ``<lang>/search/index.html`` per language
-from ``formats/search/templates``, and the small script and stylesheet of ``formats/search/assets``.
+In: the service pages the website writer rendered (done before any site pass: this one runs
+beside the website's own, ``site_order`` 0, and receives them as bytes). Out: the Pagefind
+bundle under ``pagefind/`` (one index per language: Pagefind splits the pages by their
+``<html lang>`` and the browser loads only the index of the page's language), a search page
+``<lang>/search/index.html`` per language from ``formats/search/templates``, and the small
+script and stylesheet of ``formats/search/assets``.
 
 The index is built by Pagefind's own engine, its command-line binary (PyPI ``pagefind[bin]``
 ships it in the ``pagefind_bin`` package), not by code of ours. Pagefind has no incremental mode,
@@ -195,7 +196,9 @@ def _environment(formats_dir: Path) -> jinja2.Environment:
 
 class SearchWriter(Writer):
     name = "search"
-    site_order = 10  # after the website's site pass: the index reads its pages
+    # the index reads the service pages only, not the website's site pages: it is made beside
+    # the website's site pass
+    site_order = 0
     per_document = False
 
     def render(self, doc: Document, ctx: RenderContext) -> list[Artifact]:
