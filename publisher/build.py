@@ -37,7 +37,7 @@ from publisher import __version__, stamp
 from publisher.audits import Finding
 from publisher.cache import FileTable, Store, code_version, content_state, digest, folder_digest
 from publisher.diagnostics import Diagnostics, did_you_mean
-from publisher.engine import BuildSpec, Task, executor_for, iter_missing, run_plan
+from publisher.engine import BuildSpec, Outcome, Task, executor_for, iter_missing, run_plan
 from publisher.files import remove_later
 from publisher.i18n import Locale
 from publisher.jsontext import dumps_by_line
@@ -504,6 +504,22 @@ def _build(options: BuildOptions) -> BuildResult:
         progress.advance, progress.start,
     )
     progress.finish()
+    try:
+        _finish(outcome, site, options, store, last, key, sources, result)
+    finally:
+        # never leave Pagefind running behind a build that stopped early
+        outcome.finish_unread()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _finish(outcome: Outcome, site: Site, options: BuildOptions, store: Store,
+            last: stamp.Stamp | None, key: str, sources: FileTable, result: BuildResult) -> None:
+    """Everything after the rendering: the output assembled beside the published one, the
+    unread site outputs (the search index) added when they are ready, the audit and the
+    reports, and the swap."""
+    diagnostics = result.diagnostics
+    progress = options.progress
     diagnostics.extend(outcome.diagnostics)
     for lang, message in iter_missing(outcome):
         diagnostics.warning(
@@ -521,8 +537,7 @@ def _build(options: BuildOptions) -> BuildResult:
     result.slowest = outcome.timings[:5]
     result.artifacts = artifacts
     if diagnostics.has_errors():
-        result.seconds = time.perf_counter() - started
-        return result
+        return
     check_paths(artifacts)
     clean_stale_staging(options.out_dir)
     previous = Published.of(options.out_dir, last)
@@ -530,8 +545,12 @@ def _build(options: BuildOptions) -> BuildResult:
     staging, written, reused = _assemble(options.out_dir, artifacts, previous)
     spare_copy: threading.Thread | None = None
     try:
+        if options.audit:  # the audit reads the search index too (the search page loads it)
+            written += _take_unread(outcome, result, staging, previous)
         reports, written_reports = audit_and_report(site, options, staging, artifacts, result,
                                                     store, previous)
+        if not options.audit:  # the reports do not list it: made while they were
+            written += _take_unread(outcome, result, staging, previous)
         artifacts += reports
         check_paths(artifacts)
         if reused or options.audit:
@@ -580,8 +599,19 @@ def _build(options: BuildOptions) -> BuildResult:
     finally:
         if spare_copy is not None:
             spare_copy.join()
-    result.seconds = time.perf_counter() - started
-    return result
+
+
+def _take_unread(outcome: Outcome, result: BuildResult, staging: Path,
+                 previous: Published) -> int:
+    """The writers' unread site outputs (the search index), waited for, joined to the build's
+    artifacts and written into the tree; returns how many files were written."""
+    before = len(outcome.diagnostics)
+    made = outcome.finish_unread()
+    result.diagnostics.extend(outcome.diagnostics[before:])
+    result.failed_tasks = outcome.failed
+    result.slowest = outcome.timings[:5]
+    check_paths(outcome.artifacts)
+    return write_tree(staging, made, previous)
 
 
 def _make_spare(out_dir: Path, paths: Sequence[str]) -> None:

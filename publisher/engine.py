@@ -217,6 +217,10 @@ class Keys:
 ProgressCallback = Callable[[Task, float], None]
 
 
+#: what a site pass made, its contexts (their diagnostics), its failure, and its seconds
+_Pass = tuple[list[Artifact], dict[str, RenderContext], Diagnostic | None, float]
+
+
 @dataclass
 class Outcome:
     artifacts: list[Artifact] = field(default_factory=list)
@@ -227,6 +231,31 @@ class Outcome:
     cached: int = 0
     rendered: int = 0
     rendered_tasks: list[Task] = field(default_factory=list)  # what was not taken from the cache
+    #: the writers' unread site outputs, still being made (see Writer.render_unread)
+    unread: list[tuple[str, Future[_Pass]]] = field(default_factory=list)
+
+    def finish_unread(self) -> list[Artifact]:
+        """Wait for the unread site outputs; they join the artifacts (and are returned), their
+        diagnostics and failures the outcome's."""
+        produced: list[Artifact] = []
+        for name, future in self.unread:
+            made, contexts, failure, elapsed = future.result()
+            self._took(name, made, contexts, failure)
+            self.timings.append((f"{Task(name, None, None).describe()} (index)", elapsed))
+            produced += made
+        self.unread.clear()
+        self.timings.sort(key=lambda item: -item[1])
+        return produced
+
+    def _took(self, name: str, produced: list[Artifact], contexts: dict[str, RenderContext],
+              failure: Diagnostic | None) -> None:
+        if failure is not None:
+            self.failed += 1
+            self.diagnostics.append(failure)
+        for lang, ctx in contexts.items():
+            self.diagnostics.extend(ctx.diagnostics)
+            self.missing.setdefault(lang, set()).update(ctx.locale.missing)
+        self.artifacts.extend(produced)
 
 
 class Executor:
@@ -432,24 +461,25 @@ def run_plan(
                                          keys.writer_keys[name], seen)) for name in names]
             for name, done in passes:
                 produced, contexts, failure, elapsed = done.result()
-                if failure is not None:
-                    outcome.failed += 1
-                    outcome.diagnostics.append(failure)
-                for lang, ctx in contexts.items():
-                    outcome.diagnostics.extend(ctx.diagnostics)
-                    outcome.missing.setdefault(lang, set()).update(ctx.locale.missing)
-                outcome.artifacts.extend(produced)
+                outcome._took(name, produced, contexts, failure)
                 outcome.timings.append((Task(name, None, None).describe(), elapsed))
                 progress(Task(name, None, None), elapsed)
+    # the outputs nobody reads are made on threads of their own while the build goes on
+    seen = tuple(outcome.artifacts)
+    for name, (writer, _) in sorted(writers.items()):
+        if writer.renders_unread:
+            later = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-unread")
+            outcome.unread.append((name, later.submit(
+                _site_pass, name, writers[name], site, store, keys.writer_keys[name], seen,
+                unread=True)))
+            later.shutdown(wait=False)
     outcome.timings.sort(key=lambda item: -item[1])
     return outcome
 
 
 def _site_pass(name: str, chosen: tuple[Writer, Options], site: Site, store: Store,
-               writer_key: str, artifacts: tuple[Artifact, ...]
-               ) -> tuple[list[Artifact], dict[str, RenderContext], Diagnostic | None, float]:
-    """One writer's site-wide pages: what it made, its contexts (their diagnostics), the
-    failure if it failed, and how long it took."""
+               writer_key: str, artifacts: tuple[Artifact, ...], unread: bool = False) -> _Pass:
+    """One writer's site-wide pages (or, with ``unread``, its unread site outputs)."""
     writer, options = chosen
     assert _STATE is not None
     contexts = {lang: _context(_STATE, lang, options, memo=_memo(store, writer_key))
@@ -457,7 +487,8 @@ def _site_pass(name: str, chosen: tuple[Writer, Options], site: Site, store: Sto
     started = time.perf_counter()
     failure = None
     try:
-        produced = writer.render_site(site, contexts, artifacts)
+        render = writer.render_unread if unread else writer.render_site
+        produced = render(site, contexts, artifacts)
     except Exception as exc:
         produced = []
         failure = _failure(Task(name, None, None), exc, None)

@@ -366,6 +366,33 @@ def test_a_failing_pagefind_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyP
         build_index([("en/a/index.html", b"<html lang='en'><main>A</main></html>")])
 
 
+def test_a_build_whose_index_fails_publishes_nothing(
+    content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index is made while the build writes the rest (Writer.render_unread): when it fails,
+    the build still says so, names the search, and leaves the published output as it was."""
+    out = tmp_path / "site"
+    options = BuildOptions(content_dir=content, out_dir=out,
+                           formats=["html", "search", "opendata"], audit=False, jobs=1)
+    assert build(options).published
+    before = {f.relative_to(out).as_posix(): f.read_bytes()
+              for f in sorted(out.rglob("*")) if f.is_file()}
+    broken = tmp_path / "pagefind"
+    broken.write_text("#!/bin/sh\necho 'Error: out of disk space' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(importlib.import_module("pagefind_bin"), "get_executable", lambda: broken)
+    page = content / "fr" / "sample.md"
+    page.write_text(page.read_text(encoding="utf-8").replace("Du texte.", "Un autre texte."),
+                    encoding="utf-8")
+    result = build(options)
+    assert not result.published
+    messages = [d.message for d in result.diagnostics.errors]
+    assert any("search" in m and "out of disk space" in m for m in messages), messages
+    after = {f.relative_to(out).as_posix(): f.read_bytes()
+             for f in sorted(out.rglob("*")) if f.is_file()}
+    assert after == before
+
+
 # ------------------------------------------------------------------ sharded
 
 

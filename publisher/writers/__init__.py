@@ -230,6 +230,16 @@ class Writer:
         """Site-wide outputs (home, catalogues…); ``artifacts`` is everything rendered so far."""
         return []
 
+    def render_unread(self, site: Site, contexts: Mapping[str, RenderContext],
+                      artifacts: tuple[Artifact, ...]) -> list[Artifact]:
+        """Site-wide outputs that no other writer and no report reads (the search index): the
+        engine makes them after every site pass, on a thread of their own, while the build
+        writes the rest of the output; ``artifacts`` is everything rendered by then."""
+        return []
+
+    #: whether :meth:`render_unread` makes anything
+    renders_unread: ClassVar[bool] = False
+
     def engine_version(self) -> str:
         """The versions of the engines behind this format (part of cache keys)."""
         return ""

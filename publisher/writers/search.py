@@ -210,46 +210,57 @@ class SearchWriter(Writer):
         except PackageNotFoundError:
             return "pagefind"
 
+    renders_unread = True
+
     def render_site(
         self,
         site: Site,
         contexts: Mapping[str, RenderContext],
         artifacts: tuple[Artifact, ...],
     ) -> list[Artifact]:
-        by_lang: dict[str, list[tuple[str, Artifact]]] = {}
-        for artifact in sorted(artifacts, key=lambda a: a.path):
-            if artifact.format == "html" and artifact.service and artifact.lang:
-                by_lang.setdefault(artifact.lang, []).append((artifact.path, artifact))
-        # Pagefind indexes each language apart in any case, and each language is split into
-        # shards, each indexed alone and kept in the cache by its pages' bytes: an edit
-        # re-indexes one shard of its language only
-        first = next(iter(contexts.values()))
-        primary: list[dict[str, bytes]] = []
-        merged: dict[str, list[str]] = {}  # language → folders of its other shards
+        """The search pages and their script: each page names its language's shards (known
+        from the pages alone), whose index :meth:`render_unread` makes."""
         out: list[Artifact] = []
-        for lang, pages in sorted(by_lang.items()):
-            shards = [
-                (k, first.memo(digest("pagefind", [(path, page.sha256) for path, page in shard]),
-                               functools.partial(_index_shard, shard)))
-                for k, shard in enumerate(split_shards(pages)) if shard
-            ]
-            # the first shard goes into the primary bundle, whose index Pagefind loads for the
-            # page's language (shard 0 can be empty only on a tiny site); the others are merged
-            # into the search by the search page
-            primary.append(shards[0][1])
-            for k, bundle in shards[1:]:
-                folder = f"{BUNDLE_DIR}/{lang}-{k}"
-                merged.setdefault(lang, []).append(folder)
-                out.extend(_index_artifact(f"{folder}/{name}", data)
-                           for name, data in index_files(bundle).items())
-        out[:0] = [_index_artifact(f"{BUNDLE_DIR}/{name}", data)
-                   for name, data in merge_bundles(primary).items()]
+        merged = {lang: [f"{BUNDLE_DIR}/{lang}-{k}" for k, _ in shards[1:]]
+                  for lang, shards in _shards(artifacts).items()}
         for lang, ctx in contexts.items():
             out.append(self._search_page(ctx, lang, merged.get(lang, [])))
         assets = next(iter(contexts.values())).formats_dir / "search" / "assets"
         for asset in sorted(assets.iterdir()):
             out.append(Artifact(f"assets/{asset.name}", asset.read_bytes(),
                                 _media_type(asset.name), "asset", listed=False))
+        return out
+
+    def render_unread(
+        self,
+        site: Site,
+        contexts: Mapping[str, RenderContext],
+        artifacts: tuple[Artifact, ...],
+    ) -> list[Artifact]:
+        """The Pagefind bundle: nothing else reads it, and Pagefind takes a while even on one
+        shard, so the build writes the other files meanwhile."""
+        # Pagefind indexes each language apart in any case, and each language is split into
+        # shards, each indexed alone and kept in the cache by its pages' bytes: an edit
+        # re-indexes one shard of its language only
+        first = next(iter(contexts.values()))
+        primary: list[dict[str, bytes]] = []
+        out: list[Artifact] = []
+        for lang, shards in _shards(artifacts).items():
+            bundles = [
+                (k, first.memo(digest("pagefind", [(path, page.sha256) for path, page in shard]),
+                               functools.partial(_index_shard, shard)))
+                for k, shard in shards
+            ]
+            # the first shard goes into the primary bundle, whose index Pagefind loads for the
+            # page's language (shard 0 can be empty only on a tiny site); the others are merged
+            # into the search by the search page
+            primary.append(bundles[0][1])
+            for k, bundle in bundles[1:]:
+                folder = f"{BUNDLE_DIR}/{lang}-{k}"
+                out.extend(_index_artifact(f"{folder}/{name}", data)
+                           for name, data in index_files(bundle).items())
+        out[:0] = [_index_artifact(f"{BUNDLE_DIR}/{name}", data)
+                   for name, data in merge_bundles(primary).items()]
         return out
 
     def _search_page(self, ctx: RenderContext, lang: str, shards: Sequence[str]) -> Artifact:
@@ -270,6 +281,17 @@ class SearchWriter(Writer):
         data = env.get_template("search.html").render(**values).encode("utf-8")
         return Artifact(path, data, "text/html; charset=utf-8", "search-page", lang=lang,
                         listed=False)
+
+
+def _shards(artifacts: tuple[Artifact, ...]
+            ) -> dict[str, list[tuple[int, list[tuple[str, Artifact]]]]]:
+    """Per language (in order), its service pages' non-empty shards, numbered."""
+    by_lang: dict[str, list[tuple[str, Artifact]]] = {}
+    for artifact in sorted(artifacts, key=lambda a: a.path):
+        if artifact.format == "html" and artifact.service and artifact.lang:
+            by_lang.setdefault(artifact.lang, []).append((artifact.path, artifact))
+    return {lang: [(k, shard) for k, shard in enumerate(split_shards(pages)) if shard]
+            for lang, pages in sorted(by_lang.items())}
 
 
 def _index_artifact(path: str, data: bytes) -> Artifact:
