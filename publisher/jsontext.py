@@ -12,9 +12,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+#: one encoder for every line: ``json.dumps`` with options makes a new one per call, which was
+#: a third of the time of a manifest's seven thousand lines
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+_compact = _ENCODER.encode
 
 
 def dumps_by_line(document: Mapping[str, Any]) -> str:
