@@ -168,6 +168,120 @@ def spoken_days(days: Iterable[str], locale: Locale) -> str:
     return str(babel_lists.format_list(parts, locale=locale.babel))
 
 
+# ---------------------------------------------------------------- numbers in words (Arabic)
+
+# espeak-ng 1.51 builds an Arabic number from its dictionary's pieces, and a number whose
+# units and tens both hold the phoneme ʿ (14, 17, 19, 44, 47, 74, 99, 999, 74999, …) comes out
+# with a random phoneme in it, or none ("sabA-'u:n" becomes "sabA-Q\"u:n", "sabA-Z;u:n" or
+# "sabA-u:n": memory it reads without setting). `espeak-ng -v ar -x 74` gives different
+# phonemes from one run to the next, and in a long-lived engine every later sentence differs
+# too. The same numbers written in vowelled words go through espeak-ng's letter rules instead,
+# which are deterministic, and say the same: so Arabic numbers are spoken from words.
+# The words end as they are said at a pause: "-ah" (ه), where the written ة would make
+# espeak-ng say "-at"; ة only where the number is read on into the next word.
+_AR_UNITS = ("صِفْر", "وَاحِد", "اِثْنَان", "ثَلَاثَه", "أَرْبَعَه", "خَمْسَه", "سِتَّه",
+             "سَبْعَه", "ثَمَانِيَه", "تِسْعَه")
+_AR_TEENS = ("عَشَرَه", "أَحَدَ عَشَر", "اِثْنَا عَشَر", "ثَلَاثَةَ عَشَر", "أَرْبَعَةَ عَشَر",
+             "خَمْسَةَ عَشَر", "سِتَّةَ عَشَر", "سَبْعَةَ عَشَر", "ثَمَانِيَةَ عَشَر",
+             "تِسْعَةَ عَشَر")
+_AR_TENS = ("", "", "عِشْرُون", "ثَلَاثُون", "أَرْبَعُون", "خَمْسُون", "سِتُّون", "سَبْعُون",
+            "ثَمَانُون", "تِسْعُون")
+_AR_HUNDREDS = ("", "مِئَه", "مِئَتَان", "ثَلَاثُمِئَه", "أَرْبَعُمِئَه", "خَمْسُمِئَه",
+                "سِتُّمِئَه", "سَبْعُمِئَه", "ثَمَانِمِئَه", "تِسْعُمِئَه")
+#: each power of a thousand: one, two, three to ten (plural), eleven and more (accusative)
+_AR_SCALES = (
+    (10**9, ("مِلْيَار", "مِلْيَارَان", "مِلْيَارَات", "مِلْيَارًا")),
+    (10**6, ("مِلْيُون", "مِلْيُونَان", "مَلَايِين", "مِلْيُونًا")),
+    (10**3, ("أَلْف", "أَلْفَان", "آلَاف", "أَلْفًا")),
+)
+_AND = "وَ"
+
+
+def _arabic_below_thousand(value: int) -> list[str]:
+    parts: list[str] = []
+    hundreds, rest = divmod(value, 100)
+    if hundreds:
+        parts.append(_AR_HUNDREDS[hundreds])
+    if rest >= 20:
+        units, tens = rest % 10, rest // 10
+        parts += [_AR_UNITS[units], _AR_TENS[tens]] if units else [_AR_TENS[tens]]
+    elif rest >= 10:
+        parts.append(_AR_TEENS[rest - 10])
+    elif rest:
+        parts.append(_AR_UNITS[rest])
+    return parts
+
+
+def arabic_number(value: int) -> str:
+    """A whole number (0 to 999 999 999 999) in vowelled Arabic words, as read aloud: "أَرْبَعَة
+    وَسَبْعُون أَلْفًا وَتِسْعُمِئَة وَتِسْعَة وَتِسْعُون". The counted noun is taken as
+    masculine, the forms are those of the nominative, as espeak-ng's own number reading."""
+    if value == 0:
+        return _AR_UNITS[0]
+    parts: list[str] = []
+    for scale, (one, two, few, many) in _AR_SCALES:
+        count, value = divmod(value, scale)
+        if count == 1:
+            parts.append(one)
+        elif count == 2:
+            parts.append(two)
+        elif count:
+            last = count % 100
+            noun = few if 3 <= last <= 10 else many if last >= 11 else one
+            counted = " ".join(_and_joined(_arabic_below_thousand(count)))
+            if noun == few and counted.endswith("ه"):
+                # "ثَلَاثَةُ آلَاف": the number is the first term of a construct, read on
+                counted = counted[:-1] + "ةُ"
+            parts.append(f"{counted} {noun}")
+    parts += _arabic_below_thousand(value)
+    return " ".join(_and_joined(parts))
+
+
+def _and_joined(parts: list[str]) -> list[str]:
+    """Every part after the first takes "and" (وَ), written joined to it."""
+    return [part if index == 0 else _AND + part for index, part in enumerate(parts)]
+
+
+_AR_DIGITS = r"[0-9\u0660-\u0669\u06f0-\u06f9]"
+_AR_NUMBER = re.compile(
+    rf"(?P<hour>{_AR_DIGITS}{{1,2}}):(?P<minute>{_AR_DIGITS}{{2}})\b"
+    rf"|(?P<whole>{_AR_DIGITS}{{1,3}}(?:[,\u066c]{_AR_DIGITS}{{3}})+|{_AR_DIGITS}+)"
+    rf"(?:[.\u066b](?P<fraction>{_AR_DIGITS}+))?(?P<percent>\s?[%\u066a])?"
+)
+
+
+def arabic_numbers_in_words(text: str) -> str:
+    """Every number of an Arabic sentence in words, as espeak-ng would read it: whole numbers
+    as numbers (with thousands separators or not), a time "8:30" as its two numbers, a decimal
+    fraction after "فَاصِلَه" digit by digit, a number with a leading zero or of more than 12
+    digits digit by digit (a code, not a quantity); and a percentage with its "فِي الْمِئَه",
+    which espeak-ng leaves out. A number glued to a prefix ("بـ48", "و90") stays glued to it."""
+
+    def digits(run: str) -> str:
+        return " ".join(_AR_UNITS[int(digit)] for digit in run)
+
+    def number(run: str) -> str:
+        if (len(run) > 1 and int(run[0]) == 0) or len(run) > 12:
+            return digits(run)
+        return arabic_number(int(run))
+
+    def replace(match: re.Match[str]) -> str:
+        if match["hour"]:
+            return f"{arabic_number(int(match['hour']))} {arabic_number(int(match['minute']))}"
+        said = number(re.sub(r"[,\u066c]", "", match["whole"]))
+        if match["fraction"]:
+            said += " فَاصِلَه " + digits(match["fraction"])
+        if match["percent"]:
+            said += " فِي الْمِئَه"
+        return said
+
+    return _AR_NUMBER.sub(replace, text)
+
+
+#: languages whose numbers the synthesiser must be given in words (see above)
+NUMBERS_IN_WORDS: dict[str, Callable[[str], str]] = {"ar": arabic_numbers_in_words}
+
+
 # ---------------------------------------------------------------- for the ear: running text
 
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
@@ -284,6 +398,7 @@ class _Script:
         # from the language itself, not the site configuration: the audit rebuilds the script
         # without it
         self.rtl = locale.babel.character_order == "right-to-left"
+        self.numbers_in_words = NUMBERS_IN_WORDS.get(locale.code.split("-")[0].lower())
         self.sentences: list[Sentence] = []
         self.group = 0
 
@@ -307,6 +422,8 @@ class _Script:
                          else spoken)
         if not said:
             return
+        if self.numbers_in_words is not None:
+            said = self.numbers_in_words(said)
         text = written(text, self.rtl)
         self.sentences.append(
             Sentence(

@@ -6,12 +6,13 @@ timed from the real synthesised pieces) and an HTML transcript page — or none 
 diagnostic when any piece could not be synthesised (``A201``), so that a listener never gets a
 notice with a sentence missing.
 
-The script comes from :mod:`publisher.speech`. Each sentence is synthesised alone through pyttsx3
-and espeak-ng, in a fresh worker process per notice: espeak-ng keeps state between utterances
-(its voice flutter and echo carry on), so pieces synthesised in a long-lived engine differ by a few
-samples from one run to the next and the MP3 would not be reproducible; a fresh process per notice
-gives the same samples for the same script, and keeps pyttsx3's per-process engine out of the
-build's own processes. All temporary files live in a :class:`tempfile.TemporaryDirectory`.
+The script comes from :mod:`publisher.speech`. Each sentence is synthesised alone by espeak-ng
+(through pyttsx3's binding of it, synchronously: see :func:`_synthesis_worker`), in a fresh worker
+process per notice: espeak-ng keeps state between utterances (its voice flutter and echo carry
+on), so pieces synthesised in a long-lived engine differ by a few samples from one run to the next
+and the MP3 would not be reproducible; a fresh process per notice gives the same samples for the
+same script, and keeps espeak-ng's per-process state out of the build's own processes. All
+temporary files live in a :class:`tempfile.TemporaryDirectory`.
 """
 
 from __future__ import annotations
@@ -21,19 +22,18 @@ import importlib.util
 import inspect
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import wave
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
@@ -525,24 +525,46 @@ def _resolve_voice(voices: Sequence[Any], wanted: str) -> str | None:
 
 def _synthesis_worker() -> None:
     """Entry point of the worker process: ``job.json`` in, one WAV per piece and
-    ``result.json`` out. pyttsx3 2.99's espeak driver prints "Audio saved to …" on standard
-    output and may return from runAndWait before the file is written (its espeak runs
-    asynchronously), so: fd 1 goes to /dev/null, and every piece is waited for, checked and
-    retried."""
-    job = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    quiet = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(quiet, 1)
-    import pyttsx3
+    ``result.json`` out.
 
-    engine = pyttsx3.init("espeak")
-    voice = _resolve_voice(engine.getProperty("voices"), job["voice"])
+    espeak-ng runs synchronously, through pyttsx3's binding of it (``pyttsx3.drivers._espeak``)
+    rather than its engine. pyttsx3's espeak driver runs espeak-ng asynchronously: the rate and
+    volume it sets are queued for espeak-ng's own thread while a voice is loaded at once by the
+    caller's, and how the two interleave changed the voice's timing (one Arabic notice in thirty
+    came out 3 % faster, and in nearly half when the start was delayed); it also returned before
+    a piece was written now and then, which had to be waited for and retried. Synchronous, each
+    piece is complete when ``Synth`` returns, in the order it was asked for."""
+    job = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    import ctypes
+
+    from pyttsx3.drivers import _espeak
+
+    rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000)
+    if rate == -1:
+        raise RuntimeError("espeak-ng could not be initialised")
+    chunks: list[bytes] = []
+
+    def collect(samples: Any, count: int, events: Any) -> int:
+        if count > 0:
+            chunks.append(ctypes.string_at(samples, count * 2))
+        return 0  # go on
+
+    _espeak.SetSynthCallback(collect)
+    voices = [
+        SimpleNamespace(id=v.identifier.decode("utf-8").lower(),
+                        languages=[v.languages[1:].decode("utf-8", "ignore")] if v.languages
+                        else [])
+        for v in _espeak.ListVoices(None)
+    ]
+    voice = _resolve_voice(voices, job["voice"])
     result: dict[str, Any] = {"voice": voice, "pieces": []}
     if voice is not None:
-        engine.setProperty("voice", voice)
-        engine.setProperty("rate", round(job["rate"] * job["paces"].get(voice, 1.0)))
-        engine.runAndWait()
-        # pyttsx3 swallows a refused voice; read back what espeak-ng really uses
-        if engine.getProperty("voice") != voice:
+        _espeak.SetVoiceByName(voice.encode("utf-8"))
+        _espeak.SetParameter(_espeak.RATE, round(job["rate"] * job["paces"].get(voice, 1.0)), 0)
+        _espeak.SetParameter(_espeak.VOLUME, 100, 0)
+        # a refused voice leaves the previous one: read back what espeak-ng really uses
+        current = _espeak.GetCurrentVoice()
+        if not current or current.contents.identifier.decode("utf-8").lower() != voice:
             result["voice"] = None
     if result["voice"] is not None:
         for index, (text, words) in enumerate(job["pieces"]):
@@ -550,27 +572,28 @@ def _synthesis_worker() -> None:
             problem: str | None = "not tried"
             attempts = 0
             for attempts in range(1, job["retries"] + 2):  # noqa: B007
-                out.unlink(missing_ok=True)
-                engine.save_to_file(text, str(out))
-                engine.runAndWait()
-                deadline = time.monotonic() + 3.0
+                chunks.clear()
+                # the flags pyttsx3 synthesises with: the same sound as through its engine
+                _espeak.Synth(text, flags=_espeak.ENDPAUSE | _espeak.CHARS_UTF8)
+                with wave.open(str(out), "wb") as handle:
+                    handle.setnchannels(1)
+                    handle.setsampwidth(2)
+                    handle.setframerate(rate)
+                    handle.writeframes(b"".join(chunks))
                 problem = _piece_problem(out, words, job["rate"])
-                while problem is not None and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                    problem = _piece_problem(out, words, job["rate"])
                 if problem is None:
                     break
             result["pieces"].append({"problem": problem, "attempts": attempts})
     Path(job["result"]).write_text(json.dumps(result), encoding="utf-8")
-    sys.stdout.flush()
 
 
 #: what the worker's code needs besides its own functions: the standard library and pyttsx3
 _WORKER_PRELUDE = """from __future__ import annotations
-import json, os, sys, time, wave
+import json, sys, wave
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 """
 
