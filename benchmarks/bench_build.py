@@ -7,8 +7,9 @@ In one run, on catalogues made by ``generate.py`` (N services × en/fr/ar):
 
 1. the website alone (``--formats html --no-audit``): a cold build (empty cache, no earlier
    output), a no-op rebuild, a rebuild after one paragraph of one French service changed (the
-   target's measure), and one after a paragraph of another (the next edit of a session, which
-   is assembled in the tree the previous build took out of service);
+   target's measure; assembled in the copy the cold build left as the spare tree), and one
+   after a paragraph of another (the next edit of a session, which is assembled in the tree
+   the previous build took out of service);
 2. MkDocs 1.6 building the same Markdown files (default theme, ``tables`` extension), and the
    ratio of the two;
 3. the audited website build (cold), on K services (axe-core in Chromium costs ~1 s a page);
