@@ -300,8 +300,8 @@ class Processes(Executor):
         return self.pool.submit(render_task, spec, task, alternates)
 
     def close(self) -> None:
+        # what was frozen stays so until the build ends (build.build unfreezes it)
         self.pool.shutdown(wait=True, cancel_futures=True)
-        gc.unfreeze()
 
 
 class DaskCluster(Executor):
