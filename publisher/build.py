@@ -29,10 +29,11 @@ import stat as statmode
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from publisher import __version__, stamp
 from publisher.audits import Finding
@@ -179,9 +180,10 @@ def manifest(artifacts: Sequence[Artifact], when: dt.datetime) -> bytes:
     return dumps_by_line(document).encode()
 
 
-def check_paths(artifacts: Sequence[Artifact]) -> None:
-    """No artifact may be written outside the output folder or twice: a bug, not a user error."""
-    seen: set[str] = set()
+def check_paths(artifacts: Sequence[Artifact], seen: set[str] | None = None) -> set[str]:
+    """No artifact may be written outside the output folder or twice: a bug, not a user error.
+    ``seen``: the paths of the artifacts checked before, to which these are added; returned."""
+    seen = set() if seen is None else seen
     for artifact in artifacts:
         # as PurePosixPath would see it (strings: this runs over every file of every build)
         parts = [part for part in artifact.path.split("/") if part not in ("", ".")]
@@ -190,6 +192,7 @@ def check_paths(artifacts: Sequence[Artifact]) -> None:
         if artifact.path in seen or artifact.path == "manifest.json":
             raise ValueError(f"two artifacts share the path {artifact.path!r}")
         seen.add(artifact.path)
+    return seen
 
 
 @dataclass
@@ -239,34 +242,48 @@ def write_tree(root: Path, artifacts: Sequence[Artifact],
     bytes the published output already has is hard-linked from it, so it keeps its modification
     time (and left as it is when ``root`` has that very link already). Returns how many files
     were written rather than linked. (Plain ``os`` calls on strings: a rebuild of a large
-    catalogue links thousands of files, and pathlib's objects cost more than the calls.)"""
+    catalogue links thousands of files, and pathlib's objects cost more than the calls. A
+    folder is made when a file cannot be put in it for want of it: in the spare tree they all
+    exist, and asking costs a call per folder.)"""
     written = 0
-    folders: set[str] = set()
     base = os.fspath(root)
     for artifact in artifacts:
         target = os.path.join(base, artifact.path)
-        folder = os.path.dirname(target)
-        if folder not in folders:
-            os.makedirs(folder, exist_ok=True)
-            folders.add(folder)
         held = published.holds(artifact) if published is not None else None
         if held is not None:
             assert published is not None
             try:
                 if not _is(held, target):
-                    _link(os.path.join(published.root, artifact.path), target)
+                    _in_folder(_link, os.path.join(published.root, artifact.path), target)
                 continue
             except OSError:
                 pass  # another file system, or the file went away: write it instead
-        try:
-            out = open(target, "xb")  # noqa: SIM115 - closed below, after the retry
-        except FileExistsError:
-            os.unlink(target)  # never write through a hard link into the published output
-            out = open(target, "xb")  # noqa: SIM115
-        with out:
-            out.write(artifact.data)
+        _in_folder(_write_new, artifact.data, target)
         written += 1
     return written
+
+
+T = TypeVar("T")
+
+
+def _in_folder(put: Callable[[T, str], None], what: T, target: str) -> None:
+    """``put(what, target)``, making the target's folder first if it is missing."""
+    try:
+        put(what, target)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        put(what, target)
+
+
+def _write_new(data: bytes, target: str) -> None:
+    """A new file at ``target``: never written through a hard link into the published output."""
+    try:
+        out = open(target, "xb")  # noqa: SIM115 - closed below, after the retry
+    except FileExistsError:
+        os.unlink(target)
+        out = open(target, "xb")  # noqa: SIM115
+    with out:
+        out.write(data)
 
 
 def _is(info: os.stat_result, path: str) -> bool:
@@ -548,7 +565,7 @@ def _finish(outcome: Outcome, site: Site, options: BuildOptions, store: Store,
     result.artifacts = artifacts
     if diagnostics.has_errors():
         return
-    check_paths(artifacts)
+    seen = check_paths(artifacts)
     clean_stale_staging(options.out_dir)
     previous = Published.of(options.out_dir, last)
     progress.stage("writing")
@@ -556,13 +573,13 @@ def _finish(outcome: Outcome, site: Site, options: BuildOptions, store: Store,
     spare_copy: threading.Thread | None = None
     try:
         if options.audit:  # the audit reads the search index too (the search page loads it)
-            written += _take_unread(outcome, result, staging, previous)
+            written += _take_unread(outcome, result, staging, previous, seen)
         reports, written_reports = audit_and_report(site, options, staging, artifacts, result,
                                                     store, previous)
         if not options.audit:  # the reports do not list it: made while they were
-            written += _take_unread(outcome, result, staging, previous)
+            written += _take_unread(outcome, result, staging, previous, seen)
         artifacts += reports
-        check_paths(artifacts)
+        check_paths(reports, seen)
         if reused or options.audit:
             # a new tree holds only what was written to it, unless the reports were written
             # twice (before and after their own audit)
@@ -612,7 +629,7 @@ def _finish(outcome: Outcome, site: Site, options: BuildOptions, store: Store,
 
 
 def _take_unread(outcome: Outcome, result: BuildResult, staging: Path,
-                 previous: Published) -> int:
+                 previous: Published, seen: set[str]) -> int:
     """The writers' unread site outputs (the search index), waited for, joined to the build's
     artifacts and written into the tree; returns how many files were written."""
     before = len(outcome.diagnostics)
@@ -620,7 +637,7 @@ def _take_unread(outcome: Outcome, result: BuildResult, staging: Path,
     result.diagnostics.extend(outcome.diagnostics[before:])
     result.failed_tasks = outcome.failed
     result.slowest = outcome.timings[:5]
-    check_paths(outcome.artifacts)
+    check_paths(made, seen)
     return write_tree(staging, made, previous)
 
 

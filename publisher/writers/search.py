@@ -29,12 +29,13 @@ import importlib
 import json
 import math
 import os
+import posixpath
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TypeVar
 
 import jinja2
@@ -299,8 +300,8 @@ def _index_artifact(path: str, data: bytes) -> Artifact:
 
 
 def _media_type(name: str) -> str:
-    suffix = PurePosixPath(name).suffix
-    return _MEDIA_TYPES.get(suffix, "application/octet-stream")
+    # posixpath, not PurePosixPath: asked for each of a large site's thousands of index files
+    return _MEDIA_TYPES.get(posixpath.splitext(name)[1], "application/octet-stream")
 
 
 WRITER = SearchWriter()
