@@ -85,17 +85,29 @@ def load_site(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load_site(content_dir, diagnostics, config_path, store or Store(None),
-                          digests or {})
+        site, parsed = _load_site(content_dir, diagnostics, config_path, store or Store(None),
+                                  digests or {})
+        if parsed > COLLECT_AFTER_PARSES:
+            # Parsing leaves garbage with cycles (markdown-it's token trees): collected once
+            # here, while the site is young, rather than kept (the build freezes the site for
+            # the collector, garbage and all: 60 MiB more in every worker of a cold build). A
+            # rebuild that parsed few files does not pay for a scan of the whole site.
+            gc.collect()
+        return site
     finally:
         if collecting:
             gc.enable()
 
 
+#: more bodies parsed than this, and the loader collects their garbage before it returns
+COLLECT_AFTER_PARSES = 100
+
+
 def _load_site(
     content_dir: Path, diagnostics: Diagnostics, config_path: Path | None, store: Store,
     digests: Mapping[str, str],
-) -> Site | None:
+) -> tuple[Site | None, int]:
+    """The site (``None`` on errors) and how many bodies were parsed anew."""
     if not content_dir.is_dir():
         diagnostics.error(
             "C001",
@@ -103,14 +115,14 @@ def _load_site(
             None,
             "pass the folder of your Markdown files with --content",
         )
-        return None
+        return None, 0
     config = load_config(
         config_path or content_dir / CONFIG_NAME,
         diagnostics,
         {name: writer.options_model for name, writer in registry().items()},
     )
     if config is None:
-        return None
+        return None, 0
     sources = _discover(content_dir, config, diagnostics)
     config_key = digest(code_version(), config.model_dump_json())
     for source in sources:
@@ -129,9 +141,9 @@ def _load_site(
     _check_anchors(documents, facts, diagnostics)
     _check_translations(documents, config, diagnostics)
     if diagnostics.has_errors():
-        return None
+        return None, folder.parsed
     revisions = {key[0]: f.revision for key, f in facts.items() if f.revision is not None}
-    return Site(config, documents, revisions)
+    return Site(config, documents, revisions), folder.parsed
 
 
 def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -> list[_Source]:
@@ -379,6 +391,7 @@ class _Folder:
         self.root = root
         self.by_path = by_path
         self.real_root = os.path.realpath(root)
+        self.parsed = 0  # bodies parsed anew, not taken from the cache
         self._real_dirs: dict[str, str] = {}
         self._answers: dict[Observation, object] = {}
 
@@ -412,6 +425,7 @@ def _parse_body_cached(
             # the blocks stay pickled until a writer reads them (see model._Blocks)
             return _document(source, packed_blocks, images), facts
     found_here = Diagnostics()
+    folder.parsed += 1
     parser = BodyParser(
         span=SourceSpan(source.shown, source.body_line - 1),
         source=source.rel,

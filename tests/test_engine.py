@@ -445,3 +445,25 @@ def test_dask_build_is_identical_to_the_local_build(
     remote = run(content, tmp_path / "remote", use_cache=False, scheduler=dask_cluster)
     assert remote.rendered_tasks == local.rendered_tasks == 4
     assert tree_digest(tmp_path / "local") == tree_digest(tmp_path / "remote")
+
+
+def test_a_load_that_parsed_many_files_leaves_no_garbage(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Parsing leaves cycles (markdown-it's token trees); the build freezes the loaded site for
+    the collector, so a load that parsed many files must collect them first, or every forked
+    worker keeps them (it did: 60 MiB each on a thousand services). A load that parsed few does
+    not pay for a scan of the whole site."""
+    import gc
+
+    from publisher import load
+    from publisher.diagnostics import Diagnostics
+
+    from .conftest import CONTENT
+
+    gc.collect()
+    monkeypatch.setattr(load, "COLLECT_AFTER_PARSES", 10**9)
+    assert load.load_site(CONTENT, Diagnostics()) is not None
+    assert gc.collect() > 1000, "the example's parses leave garbage (what this test is about)"
+    monkeypatch.setattr(load, "COLLECT_AFTER_PARSES", 0)
+    assert load.load_site(CONTENT, Diagnostics()) is not None
+    assert gc.collect() == 0
