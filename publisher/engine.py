@@ -397,9 +397,9 @@ def run_plan(
         missed.append((task, alternates, key))
 
     def submit_missed() -> None:
-        """Send the missed tasks to the executor, made on the first miss. A lone task with
-        nothing else to wait for (an edit) is rendered here: forking workers for it costs more
-        than rendering it."""
+        """Send the missed tasks to the executor, made the first time there are some. A lone
+        task with nothing else to wait for (an edit) is rendered here: forking workers for it
+        costs more than rendering it."""
         nonlocal executor
         while missed:
             if executor is None and len(missed) == 1 and not pending:
@@ -448,7 +448,7 @@ def run_plan(
             executor.close()
     outcome.artifacts.sort(key=lambda a: a.path)
     # the site passes, in turns by site_order; the passes of one turn run side by side (the
-    # search index waits on Pagefind while the website's lists are made), and what they make
+    # search pages beside the website's lists), and what they make
     # is taken in writer order, whichever finished first
     turns: dict[int, list[str]] = {}
     for name, (writer, _) in sorted(writers.items()):
