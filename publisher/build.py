@@ -508,7 +508,8 @@ def _build(options: BuildOptions) -> BuildResult:
         return result
     # The site is millions of small objects that live as long as the build: the cycle collector
     # scanned them again and again for nothing (~0.2 s of an edit's rebuild). Frozen, it leaves
-    # them alone (they are still freed by reference counting); build() unfreezes them at its end.
+    # them alone (they are still freed by reference counting; the loader collected its parses'
+    # garbage before, see load_site); build() unfreezes them at its end.
     gc.freeze()
     report_freshness(site, diagnostics)
     writers = selected_writers(site, options.formats, diagnostics)
