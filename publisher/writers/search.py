@@ -7,7 +7,7 @@ bundle under ``pagefind/`` (one index per language: Pagefind splits the pages by
 ``<lang>/search/index.html`` per language from ``formats/search/templates``, and the small
 script and stylesheet of ``formats/search/assets``.
 
-The index is built by Pagefind's own engine, its command-line binary (PyPI ``pagefind[bin]``
+The index is built by Pagefind's own engine, its command-line binary (PyPI ``pagefind-bin``
 ships it in the ``pagefind_bin`` package), not by code of ours. Pagefind has no incremental mode,
 so each language's pages are split into shards by a stable hash of their path, each shard indexed
 alone and kept in the cache by its pages' bytes: an edit re-indexes one shard of one language.
