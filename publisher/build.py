@@ -480,8 +480,6 @@ def build(options: BuildOptions) -> BuildResult:
         gc.unfreeze()  # see _build: the site's objects are frozen while it is built
 
 
-
-
 def _build(options: BuildOptions) -> BuildResult:
     started = time.perf_counter()
     diagnostics = Diagnostics()
@@ -653,14 +651,8 @@ def _make_spare(out_dir: Path, paths: Sequence[str]) -> None:
     copy = os.path.join(scratch, "copy")
     source = os.fspath(out_dir)
     try:
-        folders: set[str] = set()
         for path in paths:
-            target = os.path.join(copy, path)
-            folder = os.path.dirname(target)
-            if folder not in folders:
-                os.makedirs(folder, exist_ok=True)
-                folders.add(folder)
-            os.link(os.path.join(source, path), target)
+            _in_folder(os.link, os.path.join(source, path), os.path.join(copy, path))
         os.rename(copy, spare_dir(out_dir))  # fails if a spare is there: this one goes
     except OSError:
         pass

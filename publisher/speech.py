@@ -178,7 +178,9 @@ def spoken_days(days: Iterable[str], locale: Locale) -> str:
 # too. The same numbers written in vowelled words go through espeak-ng's letter rules instead,
 # which are deterministic, and say the same: so Arabic numbers are spoken from words.
 # The words end as they are said at a pause: "-ah" (ه), where the written ة would make
-# espeak-ng say "-at"; ة only where the number is read on into the next word.
+# espeak-ng say "-at"; ة only where the number is read on into the next word. (num2words
+# spells Arabic numbers too, but unvowelled and ending in ة: "أربعة و سبعون", which espeak-ng
+# would read with "-at" and vowels of its own guessing; hence these tables.)
 _AR_UNITS = ("صِفْر", "وَاحِد", "اِثْنَان", "ثَلَاثَه", "أَرْبَعَه", "خَمْسَه", "سِتَّه",
              "سَبْعَه", "ثَمَانِيَه", "تِسْعَه")
 _AR_TEENS = ("عَشَرَه", "أَحَدَ عَشَر", "اِثْنَا عَشَر", "ثَلَاثَةَ عَشَر", "أَرْبَعَةَ عَشَر",

@@ -237,8 +237,10 @@ class Writer:
         writes the rest of the output; ``artifacts`` is everything rendered by then."""
         return []
 
-    #: whether :meth:`render_unread` makes anything
-    renders_unread: ClassVar[bool] = False
+    @property
+    def renders_unread(self) -> bool:
+        """Whether this writer has unread site outputs (overrides :meth:`render_unread`)."""
+        return type(self).render_unread is not Writer.render_unread
 
     def engine_version(self) -> str:
         """The versions of the engines behind this format (part of cache keys)."""

@@ -197,8 +197,8 @@ def _environment(formats_dir: Path) -> jinja2.Environment:
 
 class SearchWriter(Writer):
     name = "search"
-    # the index reads the service pages only, not the website's site pages: it is made beside
-    # the website's site pass
+    # the search pages need the service pages only, not the website's site pages: they are
+    # made beside the website's site pass (and the index after every site pass)
     site_order = 0
     per_document = False
 
@@ -210,8 +210,6 @@ class SearchWriter(Writer):
             return f"pagefind {version('pagefind-bin')}"
         except PackageNotFoundError:
             return "pagefind"
-
-    renders_unread = True
 
     def render_site(
         self,
