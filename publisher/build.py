@@ -424,18 +424,20 @@ def site_contexts(
     }
 
 
-def inputs_key(options: BuildOptions, known: FileTable | None = None) -> tuple[str, FileTable]:
+def inputs_key(options: BuildOptions, known: FileTable | None = None
+               ) -> tuple[str, FileTable, bool]:
     """A digest of everything a build reads: every file of the content folder (services,
     images, revisions, the configuration), the configuration given elsewhere, the templates,
     publisher's code, the engines of the formats it may build and of the audits, the options
     that change the output, and the clock (``SOURCE_DATE_EPOCH``); and the table of the content
-    files read (``known``: the last build's, whose unchanged files are not read again)."""
+    files read (``known``: the last build's, whose unchanged files are not read again), and
+    whether the content folder holds no symbolic link (see :func:`content_state`)."""
     from publisher.audit import engines_version
 
     writers = registry()
     names = sorted(writers if options.formats is None
                    else (set(options.formats) | WEBSITE) & set(writers))
-    content, sources = content_state(options.content_dir, known or {})
+    content, sources, no_links = content_state(options.content_dir, known or {})
     return digest(
         __version__, code_version(),
         str(options.content_dir.resolve()), str(options.out_dir.resolve()),
@@ -446,7 +448,7 @@ def inputs_key(options: BuildOptions, known: FileTable | None = None) -> tuple[s
         folder_digest(options.formats_dir or formats_dir()),
         [(name, writers[name].engine_version()) for name in names],
         engines_version() if options.audit else "",
-    ), sources
+    ), sources, no_links
 
 
 def _unchanged(options: BuildOptions, last: stamp.Stamp | None, key: str,
@@ -490,18 +492,19 @@ def _build(options: BuildOptions) -> BuildResult:
     last = stamp.load(store)
     key = ""
     sources: FileTable = {}
+    no_links = False
     if store.root is not None:
         progress.stage("checking what changed")
         try:
-            key, sources = inputs_key(options, last.sources if last else None)
+            key, sources, no_links = inputs_key(options, last.sources if last else None)
         except OSError:
             key = ""  # a file could not be read: the usual path will say which
         if key and _unchanged(options, last, key, result):
             result.seconds = time.perf_counter() - started
             return result
     progress.stage("reading the content")
-    site = load_site(options.content_dir, diagnostics, options.config_path, store,
-                     {path: entry[2] for path, entry in sources.items()})
+    site = load_site(options.content_dir, diagnostics, options.config_path, store, sources,
+                     no_links)
     if site is None:
         return result
     # The site is millions of small objects that live as long as the build: the cycle collector

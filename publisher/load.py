@@ -14,12 +14,11 @@ import hashlib
 import os
 import pickle
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from publisher.cache import Store, code_version, digest
+from publisher.cache import FileTable, Store, code_version, digest
 from publisher.config import CONFIG_NAME, SiteConfig, load_config, yaml_hazard
 from publisher.diagnostics import Diagnostics, SourceSpan, did_you_mean, display_path
 from publisher.model import (
@@ -65,6 +64,7 @@ class _Source:
     key: str = ""  # in the cache: the file's bytes, path, configuration and code
     sha256: str = ""  # of ``raw``, known before it is read when the file did not change
     record_fingerprint: str = ""  # sha256 of the validated record alone
+    body_fingerprint: str = ""  # sha256 of the body's text, stripped
 
 
 def load_site(
@@ -72,21 +72,25 @@ def load_site(
     diagnostics: Diagnostics,
     config_path: Path | None = None,
     store: Store | None = None,
-    digests: Mapping[str, str] | None = None,
+    known: FileTable | None = None,
+    no_links: bool = False,
 ) -> Site | None:
     """Load and validate everything; ``None`` when any error was found (all are reported).
 
     With a ``store``, a file whose bytes (and the configuration and code) are unchanged is not
     parsed again: its record, blocks and diagnostics come from the cache, as long as what its
     parse learnt of the other files (the services its links name, the images it shows) still
-    holds. Reading a large catalogue is then a matter of reading its bytes."""
+    holds. Reading a large catalogue is then a matter of reading its bytes. ``known``: the
+    build's table of the content files as it just checked them (size, time, sha256), so that
+    an unchanged file is not read or looked at again; ``no_links``: that table lists every file
+    of the folder, which holds no symbolic link, so it answers which files exist."""
     # The model is made of many small objects: Python's cycle collector would run hundreds
     # of times while they are built or unpickled, for nothing (they hold no cycles).
     collecting = gc.isenabled()
     gc.disable()
     try:
         site, parsed = _load_site(content_dir, diagnostics, config_path, store or Store(None),
-                                  digests or {})
+                                  known or {}, no_links)
         if parsed > COLLECT_AFTER_PARSES:
             # Parsing leaves garbage with cycles (markdown-it's token trees): collected once
             # here, while the site is young, rather than kept (the build freezes the site for
@@ -105,7 +109,7 @@ COLLECT_AFTER_PARSES = 100
 
 def _load_site(
     content_dir: Path, diagnostics: Diagnostics, config_path: Path | None, store: Store,
-    digests: Mapping[str, str],
+    known: FileTable, no_links: bool,
 ) -> tuple[Site | None, int]:
     """The site (``None`` on errors) and how many bodies were parsed anew."""
     if not content_dir.is_dir():
@@ -127,13 +131,13 @@ def _load_site(
     config_key = digest(code_version(), config.model_dump_json())
     for source in sources:
         _read_cached(source, config, config_key, store, diagnostics,
-                     digests.get(source.rel.as_posix()))
+                     known.get(source.rel.as_posix()))
     records = [s for s in sources if s.record is not None]
     _check_records(records, config, diagnostics)
     by_path = {s.rel: s.record.id for s in records if s.record is not None}
     documents: dict[tuple[str, str], Document] = {}
     facts: dict[tuple[str, str], _Facts] = {}
-    folder = _Folder(content_dir, by_path)
+    folder = _Folder(content_dir, by_path, frozenset(known) if no_links else None)
     for source in records:
         doc, fact = _parse_body_cached(source, folder, config, store, diagnostics)
         documents[(doc.id, doc.lang)] = doc
@@ -199,10 +203,11 @@ def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -
 
 
 def _read_cached(source: _Source, config: SiteConfig, config_key: str, store: Store,
-                 diagnostics: Diagnostics, sha256: str | None = None) -> None:
-    """:func:`_read` through the cache, keyed by the file's bytes (its ``sha256`` when the
-    caller knows it), path and configuration."""
-    if source.path.stat().st_size > config.max_file_bytes:
+                 diagnostics: Diagnostics, known: tuple[int, int, str] | None = None) -> None:
+    """:func:`_read` through the cache, keyed by the file's bytes (their ``sha256`` from the
+    content table when the caller knows it), path and configuration."""
+    size, _, sha256 = known if known is not None else (source.path.stat().st_size, 0, None)
+    if size > config.max_file_bytes:
         _read(source, config, diagnostics)
         return
     if sha256 is None:
@@ -212,7 +217,8 @@ def _read_cached(source: _Source, config: SiteConfig, config_key: str, store: St
     source.key = digest("front matter", config_key, source.shown, source.rel.as_posix(), sha256)
     cached = store.get_object("parsed", source.key)
     if cached is not None:
-        source.record, source.body, source.body_line, found, source.record_fingerprint = cached
+        (source.record, source.body, source.body_line, found, source.record_fingerprint,
+         source.body_fingerprint) = cached
         diagnostics.extend(found)
         return
     found_here = Diagnostics()
@@ -226,8 +232,10 @@ def _read_cached(source: _Source, config: SiteConfig, config_key: str, store: St
     if source.record is not None:
         source.record_fingerprint = hashlib.sha256(
             source.record.model_dump_json().encode()).hexdigest()
+        source.body_fingerprint = _body_fingerprint(source.body)
         store.put_object("parsed", source.key, (source.record, source.body, source.body_line,
-                                                found_here.items, source.record_fingerprint))
+                                                found_here.items, source.record_fingerprint,
+                                                source.body_fingerprint))
 
 
 def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None:
@@ -387,9 +395,13 @@ def _check_records(records: list[_Source], config: SiteConfig, diagnostics: Diag
 class _Folder:
     """The content folder as the parser sees it, each question answered once per load."""
 
-    def __init__(self, root: Path, by_path: dict[PurePosixPath, str]) -> None:
+    def __init__(self, root: Path, by_path: dict[PurePosixPath, str],
+                 files: frozenset[str] | None = None) -> None:
         self.root = root
         self.by_path = by_path
+        #: every file of the folder (content-relative), when it holds no link: a cached parse's
+        #: questions about files are then answered without asking the file system again
+        self.files = files
         self.real_root = os.path.realpath(root)
         self.parsed = 0  # bodies parsed anew, not taken from the cache
         self._real_dirs: dict[str, str] = {}
@@ -399,12 +411,19 @@ class _Folder:
         for item in observed:
             question = (item[0], item[1], None)
             if question not in self._answers:
-                self._answers[question] = observe(question, self.root, self.by_path.get,
-                                                  real_root=self.real_root,
-                                                  real_dirs=self._real_dirs)
+                self._answers[question] = self._ask(question)
             if self._answers[question] != item[2]:
                 return False
         return True
+
+    def _ask(self, question: Observation) -> object:
+        kind, path, _ = question
+        if self.files is not None and kind in ("file", "inside"):
+            # without links, a path the parser made (relative, no '..' left: see
+            # BodyParser._inside_content) stays inside, and is a file if the table has it
+            return kind == "inside" or path in self.files
+        return observe(question, self.root, self.by_path.get, real_root=self.real_root,
+                       real_dirs=self._real_dirs)
 
 
 def _parse_body_cached(
@@ -459,10 +478,14 @@ def _document(source: _Source, blocks: tuple[Block, ...] | bytes,
         source=source.rel.as_posix(),
         span=SourceSpan(source.shown, 1),
         fingerprint=source.sha256 or hashlib.sha256(source.raw).hexdigest(),
-        body_fingerprint=hashlib.sha256(source.body.strip().encode()).hexdigest(),
+        body_fingerprint=source.body_fingerprint or _body_fingerprint(source.body),
         images=images,
         record_fingerprint=source.record_fingerprint,
     )
+
+
+def _body_fingerprint(body: str) -> str:
+    return hashlib.sha256(body.strip().encode()).hexdigest()
 
 
 @dataclass(frozen=True)

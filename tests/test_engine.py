@@ -186,6 +186,40 @@ def test_a_cached_parse_is_checked_against_the_files_it_links_to(
          else str(page))]
 
 
+def test_a_cached_parse_is_checked_against_the_images_it_shows(
+    content: Path, tmp_path: Path
+) -> None:
+    """The image goes, then comes back as a link to a file outside the content folder: each
+    time sample.md's cached parse must not hide it (without links in the folder, the content
+    table answers which files exist; with one, the file system is asked)."""
+    image = content / "images" / "map.png"
+    image.parent.mkdir()
+    image.write_bytes(_PNG)
+    page = content / "en" / "sample.md"
+    page.write_text(page.read_text().replace("Some text.", "![A map](../images/map.png)"))
+    out = tmp_path / "site"
+    assert run(content, out).published
+    shown = str(page.relative_to(Path.cwd())) if page.is_relative_to(Path.cwd()) else str(page)
+    image.unlink()
+    result = build(BuildOptions(content_dir=content, out_dir=out, formats=FAST, audit=False,
+                                jobs=1))
+    assert [(d.code, d.span.path if d.span else "") for d in result.diagnostics.errors] == [
+        ("C205", shown)]
+    outside = tmp_path / "elsewhere.png"
+    outside.write_bytes(_PNG)
+    image.symlink_to(outside)
+    result = build(BuildOptions(content_dir=content, out_dir=out, formats=FAST, audit=False,
+                                jobs=1))
+    assert [(d.code, d.span.path if d.span else "") for d in result.diagnostics.errors] == [
+        ("C206", shown)]
+
+
+#: a 1×1 PNG
+_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360f8ffff3f0005fe02fea7d6a48f0000000049454e44ae426082")
+
+
 def test_a_cached_parse_leaves_the_body_packed_until_it_is_read(content: Path,
                                                                   tmp_path: Path) -> None:
     from publisher.cache import Store
@@ -239,8 +273,8 @@ def test_unchanged_content_files_are_not_read_to_know_they_are_unchanged(
     for path in content.rglob("*"):
         if path.is_file():
             os.utime(path, ns=(old, old))
-    first_key, table = content_state(content, {})
-    assert set(table) == {"site.yaml", "en/sample.md", "fr/sample.md"}
+    first_key, table, no_links = content_state(content, {})
+    assert set(table) == {"site.yaml", "en/sample.md", "fr/sample.md"} and no_links
     opened: list[str] = []
     real_open = builtins.open
 
@@ -249,11 +283,11 @@ def test_unchanged_content_files_are_not_read_to_know_they_are_unchanged(
         return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(builtins, "open", spy)
-    assert content_state(content, table) == (first_key, table)
+    assert content_state(content, table) == (first_key, table, True)
     assert opened == []
     page = content / "fr" / "sample.md"
     page.write_text(page.read_text().replace("Du texte.", "Un texte."))
-    key, _ = content_state(content, table)
+    key, _, _ = content_state(content, table)
     assert key != first_key and opened == [str(page)]
 
 
@@ -263,8 +297,8 @@ def test_a_file_changed_within_the_clock_tick_of_a_scan_is_read_again(content: P
     from publisher.cache import content_state
 
     page = content / "fr" / "sample.md"
-    first_key, table = content_state(content, {})
-    assert "fr/sample.md" not in table, "written just now: too recent to be trusted"
+    first_key, table, _ = content_state(content, {})
+    assert table["fr/sample.md"][1] == 0, "written just now: listed with no time, not trusted"
     mtime = page.stat().st_mtime_ns
     page.write_text(page.read_text().replace("Du texte.", "Du teste."))
     os.utime(page, ns=(mtime, mtime))
