@@ -127,7 +127,7 @@ def _load_site(
     )
     if config is None:
         return None, 0
-    sources = _discover(content_dir, config, diagnostics)
+    sources = _discover(content_dir, config, diagnostics, no_links)
     config_key = digest(code_version(), config.model_dump_json())
     for source in sources:
         _read_cached(source, config, config_key, store, diagnostics,
@@ -150,7 +150,8 @@ def _load_site(
     return Site(config, documents, revisions), folder.parsed
 
 
-def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -> list[_Source]:
+def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics,
+              no_links: bool = False) -> list[_Source]:
     sources: list[_Source] = []
     root = content_dir.resolve()
     shown_root = display_path(content_dir)
@@ -167,7 +168,7 @@ def _discover(content_dir: Path, config: SiteConfig, diagnostics: Diagnostics) -
     for rel_text in found:
         path = content_dir / rel_text
         rel = PurePosixPath(rel_text)
-        link = os.path.islink(path)
+        link = not no_links and os.path.islink(path)
         shown = (display_path(path) if link
                  else rel.as_posix() if shown_root == "." else f"{shown_root}/{rel}")
         if link and not path.resolve().is_relative_to(root):
