@@ -294,12 +294,20 @@ def _block_bounds(padded: Samples, count: int) -> Signal:
     ``max(|hi|, |lo|) * A_p`` (as |S_p| ≤ A_p), and much tighter where the window does not
     swing from one sign to the other. The factor 1 + 1e-9 covers rounding: the computed sums
     of 13 products err by less than 1e-14 of the bound."""
-    high, low = padded, padded
-    width = 1
-    while width < PEAK_BLOCK:  # halving strided pairs: faster than a reduction along rows
-        high = np.maximum(high[0::2], high[1::2])
-        low = np.minimum(low[0::2], low[1::2])
-        width *= 2
+    blocks = len(padded) // PEAK_BLOCK
+    high = np.empty(blocks, dtype=padded.dtype)
+    low = np.empty(blocks, dtype=padded.dtype)
+    # a stretch at a time, so that the halvings' arrays stay small beside a notice of minutes
+    step = PEAK_CHUNK_BLOCKS * 8
+    for start in range(0, blocks, step):
+        top = bottom = padded[start * PEAK_BLOCK: min(blocks, start + step) * PEAK_BLOCK]
+        width = 1
+        while width < PEAK_BLOCK:  # halving strided pairs: faster than a reduction along rows
+            top = np.maximum(top[0::2], top[1::2])
+            bottom = np.minimum(bottom[0::2], bottom[1::2])
+            width *= 2
+        high[start: start + len(top)] = top
+        low[start: start + len(bottom)] = bottom
     # a block's window ends PEAK_SPAN (12) after it: it lies within it and the next two
     reach = -(-PEAK_SPAN // PEAK_BLOCK)
     hi, lo = high[:count].copy(), low[:count].copy()
@@ -696,7 +704,7 @@ def _limiter_gain(
     from scipy import ndimage  # SciPy is imported when audio is made, not at start-up
     width = max(1, int(LIMITER_HOLD * rate))
     if len(low) == 0:
-        return np.zeros(0, dtype=np.intp), np.zeros(0)
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
     reach = 4 * width  # further than the hold and the smoothing look either way
     cuts = np.flatnonzero(np.diff(low) > 2 * reach)
     first, last = low[np.r_[0, cuts + 1]], low[np.r_[cuts, len(low) - 1]]
@@ -704,11 +712,14 @@ def _limiter_gain(
     lengths = np.minimum(length, last + reach + 1) - begin
     index = (np.arange(int(lengths.sum()))
              + np.repeat(begin - (np.cumsum(lengths) - lengths), lengths))
-    part = np.ones(len(index))  # the need, 1 but where it is low (every low is in a stretch)
+    # the need, 1 but where it is low (every low is in a stretch); float32, as the samples it
+    # scales: the stretches of a loud notice cover half of it, and float64 would double that
+    part = np.ones(len(index), dtype=np.float32)
     part[np.searchsorted(index, low)] = low_need
     held = ndimage.minimum_filter1d(part, size=2 * width + 1, mode="nearest")
     smooth = ndimage.uniform_filter1d(held, size=width, mode="nearest")
-    return index, np.minimum(smooth, part)
+    del held
+    return index, np.minimum(smooth, part, out=smooth)
 
 
 class Mastering:
@@ -752,11 +763,12 @@ class Mastering:
             gain = 10 ** (gain_db / 20)
             index, peaks = self._peaks_over(ceiling / gain)
             over = peaks > ceiling / gain
+            where, gains = _limiter_gain(ceiling / (gain * peaks[over]), index[over],
+                                         len(self.samples), self.rate)
+            del over
             # float32, as the samples: the mastered notice is rounded to 16 bits anyway
             out = np.multiply(self.samples, gain, dtype=np.float32)
-            where, gains = _limiter_gain(ceiling / (gain * peaks[over]), index[over],
-                                         len(out), self.rate)
-            out[where] *= gains.astype(np.float32)
+            out[where] *= gains
             loudness = integrated_loudness(out, self.rate)
             if not np.isfinite(loudness) or abs(loudness - target_lufs) < 0.1 or _round == 4:
                 break
@@ -917,6 +929,7 @@ class AudioWriter(Writer):
             if pieces is None:
                 return None
             samples, cues = self._join(sentences, pieces)
+            del pieces  # joined: a notice of minutes is tens of MB
             mastering = Mastering(samples, SAMPLE_RATE)
             ceiling = options.true_peak_dbtp - PEAK_MARGIN_DB
             # MP3 coding takes about 0.45 LU off espeak-ng's voices (measured at 64 kbit/s);
