@@ -139,13 +139,16 @@ def test_limiter_stretches_filtered_end_to_end_equal_one_filter_each() -> None:
     need[low] = rng.uniform(0.3, 0.99, len(low))
     index, gains = audio_writer._limiter_gain(need[low], low, len(need), RATE)
     width = int(audio_writer.LIMITER_HOLD * RATE)
-    # reference: the same filters over the whole signal
+    # reference: the same filters over the whole signal, in the limiter's float32 (a running
+    # sum restarted at each stretch rounds a little differently from one over the whole)
+    need = need.astype(np.float32)
     held = ndimage.minimum_filter1d(need, size=2 * width + 1, mode="nearest")
     whole = np.minimum(ndimage.uniform_filter1d(held, size=width, mode="nearest"), need)
-    assert np.allclose(gains, whole[index], rtol=0, atol=1e-12)
+    assert gains.dtype == np.float32
+    assert np.allclose(gains, whole[index], rtol=0, atol=1e-6)
     outside = np.ones(len(need), dtype=bool)
     outside[index] = False
-    assert np.all(np.abs(whole[outside] - 1) < 1e-12)
+    assert np.all(np.abs(whole[outside] - 1) < 1e-6)
     assert len(np.unique(index)) == len(index)
 
 
