@@ -125,7 +125,7 @@ def build_time(site: Site) -> dt.datetime:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.strip().isdigit():
         return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-    newest = max((d.record.last_reviewed for d in site.documents.values()), default=None)
+    newest = max((d.summary.last_reviewed for d in site.documents.values()), default=None)
     day = newest or dt.date(2000, 1, 1)
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 

@@ -16,6 +16,7 @@ import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import cast
 from urllib.parse import urlsplit
 
 from publisher.cache import FileTable, Store, code_version, digest
@@ -25,6 +26,8 @@ from publisher.model import (
     Block,
     Document,
     Link,
+    PackedRecord,
+    RecordSummary,
     ServiceRecord,
     block_inlines,
     walk_blocks,
@@ -58,7 +61,8 @@ class _Source:
     lang: str
     raw: bytes
     text: str = ""
-    record: ServiceRecord | None = None
+    record: ServiceRecord | PackedRecord | None = None  # packed when it comes from the cache
+    summary: RecordSummary | None = None  # set with the record
     body: str = ""
     body_line: int = 1  # file line of the body's first line
     key: str = ""  # in the cache: the file's bytes, path, configuration and code
@@ -134,7 +138,7 @@ def _load_site(
                      known.get(source.rel.as_posix()))
     records = [s for s in sources if s.record is not None]
     _check_records(records, config, diagnostics)
-    by_path = {s.rel: s.record.id for s in records if s.record is not None}
+    by_path = {s.rel: s.summary.id for s in records if s.summary is not None}
     documents: dict[tuple[str, str], Document] = {}
     facts: dict[tuple[str, str], _Facts] = {}
     folder = _Folder(content_dir, by_path, frozenset(known) if no_links else None)
@@ -218,8 +222,10 @@ def _read_cached(source: _Source, config: SiteConfig, config_key: str, store: St
     source.key = digest("front matter", config_key, source.shown, source.rel.as_posix(), sha256)
     cached = store.get_object("parsed", source.key)
     if cached is not None:
-        (source.record, source.body, source.body_line, found, source.record_fingerprint,
-         source.body_fingerprint) = cached
+        (packed, source.summary, source.body, source.body_line, found,
+         source.record_fingerprint, source.body_fingerprint) = cached
+        # the record stays pickled until something reads more of it than its summary
+        source.record = PackedRecord(packed, source.summary)
         diagnostics.extend(found)
         return
     found_here = Diagnostics()
@@ -230,12 +236,14 @@ def _read_cached(source: _Source, config: SiteConfig, config_key: str, store: St
         source.sha256 = actual
         source.key = digest("front matter", config_key, source.shown, source.rel.as_posix(),
                             actual)
-    if source.record is not None:
+    if isinstance(source.record, ServiceRecord):
         source.record_fingerprint = hashlib.sha256(
             source.record.model_dump_json().encode()).hexdigest()
         source.body_fingerprint = _body_fingerprint(source.body)
-        store.put_object("parsed", source.key, (source.record, source.body, source.body_line,
-                                                found_here.items, source.record_fingerprint,
+        packed = pickle.dumps(source.record, protocol=pickle.HIGHEST_PROTOCOL)
+        store.put_object("parsed", source.key, (packed, source.summary, source.body,
+                                                source.body_line, found_here.items,
+                                                source.record_fingerprint,
                                                 source.body_fingerprint))
 
 
@@ -364,6 +372,7 @@ def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None
     if len(diagnostics.errors) > before:
         return
     source.record = record
+    source.summary = RecordSummary.of(record)
     source.body = "\n".join(lines[end + 1 :])
     source.body_line = end + 2
 
@@ -378,8 +387,8 @@ def _web_address(address: str) -> bool:
 def _check_records(records: list[_Source], config: SiteConfig, diagnostics: Diagnostics) -> None:
     seen: dict[tuple[str, str], _Source] = {}
     for source in list(records):
-        assert source.record is not None
-        key = (source.record.id, source.lang)
+        assert source.summary is not None
+        key = (source.summary.id, source.lang)
         if key in seen:
             first = seen[key]
             diagnostics.error(
@@ -442,7 +451,7 @@ def _parse_body_cached(
         packed_blocks, images, facts, observed, found = cached
         if folder.still_true(observed):
             diagnostics.extend(found)
-            # the blocks stay pickled until a writer reads them (see model._Blocks)
+            # the blocks stay pickled until a writer reads them (see model._Unpickled)
             return _document(source, packed_blocks, images), facts
     found_here = Diagnostics()
     folder.parsed += 1
@@ -473,7 +482,8 @@ def _document(source: _Source, blocks: tuple[Block, ...] | bytes,
               images: tuple[str, ...]) -> Document:
     assert source.record is not None
     return Document(
-        record=source.record,
+        # a PackedRecord is unpickled by Document.record when read (see model._Unpickled)
+        record=cast(ServiceRecord, source.record),
         lang=source.lang,
         blocks=blocks,
         source=source.rel.as_posix(),

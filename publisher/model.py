@@ -14,7 +14,7 @@ import hashlib
 import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, TypeAlias, overload
+from typing import Annotated, Generic, Literal, TypeAlias, TypeVar, overload
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -295,30 +295,71 @@ class Freshness:
         return self.status == "outdated"
 
 
-class _Blocks:
-    """``Document.blocks``, which the loader may give as the pickled bytes of a cached parse:
-    they are unpickled the first time they are read. A rebuild of a large catalogue reads every
-    document but renders few; unpickling the bodies of the others was most of its reading time.
-    (A data descriptor: the frozen dataclass's ``__init__`` sets it like any field.)"""
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """What the site-wide outputs read of every record (catalogues, the home page, feeds'
+    order, the build's clock, translations' freshness). The loader keeps it beside a cached
+    record, so that a rebuild lists a thousand services without unpickling their records."""
+
+    id: str
+    title: str
+    summary: str
+    topic: str
+    last_reviewed: dt.date
+    source_revision: str | None
+
+    @classmethod
+    def of(cls, record: ServiceRecord) -> RecordSummary:
+        return cls(record.id, record.title, record.summary, record.topic, record.last_reviewed,
+                   record.source_revision)
+
+
+@dataclass(frozen=True)
+class PackedRecord:
+    """A cached record still pickled, with its summary (see :class:`RecordSummary`)."""
+
+    data: bytes
+    summary: RecordSummary
+
+
+class _Unpickled(Generic[T]):
+    """A field the loader may give as the pickled bytes of a cached parse (``Document.blocks``,
+    bytes; ``Document.record``, a :class:`PackedRecord`): unpickled the first time it is read. A
+    rebuild of a large catalogue reads every document but renders few; unpickling the bodies
+    and records of the others was most of its reading time. (A data descriptor: the frozen
+    dataclass's ``__init__`` sets it like any field.)"""
+
+    def __init__(self, *default: T, name: str = "") -> None:
+        self.default = default  # () or (the default,): a field without one is required
+        if name:  # set on the class after it was made: no __set_name__ call
+            self.__set_name__(object, name)
 
     def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
         self.private = f"_{name}"
 
     @overload
-    def __get__(self, obj: None, owner: type | None = None) -> tuple[Block, ...]: ...
+    def __get__(self, obj: None, owner: type | None = None) -> T: ...
     @overload
-    def __get__(self, obj: object, owner: type | None = None) -> tuple[Block, ...]: ...
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
 
-    def __get__(self, obj: object | None, owner: type | None = None) -> tuple[Block, ...]:
+    def __get__(self, obj: object | None, owner: type | None = None) -> T:
         if obj is None:
-            return ()  # the field's default
-        value = obj.__dict__.get(self.private, ())
+            if not self.default:
+                raise AttributeError(self.name)  # for dataclasses: the field has no default
+            return self.default[0]
+        value = obj.__dict__[self.private]
+        if isinstance(value, PackedRecord):
+            value = value.data
         if isinstance(value, bytes):
             value = pickle.loads(value)  # the build's own cache, see cache.Store
             obj.__dict__[self.private] = value
         return value  # type: ignore[no-any-return]
 
-    def __set__(self, obj: object, value: tuple[Block, ...] | bytes) -> None:
+    def __set__(self, obj: object, value: T | bytes | PackedRecord) -> None:
         obj.__dict__[self.private] = value
 
 
@@ -326,12 +367,12 @@ class _Blocks:
 class Document:
     """One service in one language: its record, its body and where it came from."""
 
-    record: ServiceRecord
+    record: ServiceRecord  # or a PackedRecord, unpickled when read (see below)
     lang: str
     source: str  # content-relative posix path, e.g. "en/parking-permit.md"
     span: SourceSpan  # display path of the file, line 1
     fingerprint: str  # sha256 of the source bytes, for caches and translation freshness
-    blocks: _Blocks = _Blocks()  # read as tuple[Block, ...]
+    blocks: _Unpickled[tuple[Block, ...]] = _Unpickled(())
     body_fingerprint: str = ""  # sha256 of the body text alone (translation freshness)
     images: tuple[str, ...] = field(default=())
     #: set for every document of a :class:`~publisher.writers.Site`; ``None`` outside one
@@ -341,7 +382,18 @@ class Document:
 
     @property
     def id(self) -> str:
-        return self.record.id
+        return self.summary.id
+
+    @property
+    def summary(self) -> RecordSummary:
+        """What site-wide outputs show of the record: read without unpickling a packed one."""
+        value = self.__dict__["_record"]
+        if isinstance(value, PackedRecord):
+            return value.summary
+        known = self.__dict__.get("_summary")
+        if known is None:
+            known = self.__dict__["_summary"] = RecordSummary.of(value)
+        return known
 
     def record_digest(self) -> str:
         """A digest of the record alone: unchanged by an edit of the body text."""
@@ -359,6 +411,10 @@ class Document:
         for block in walk_blocks(self.blocks):
             if isinstance(block, Heading):
                 yield block
+
+
+# set after the class is made: a descriptor in the class body would be taken for a default
+setattr(Document, "record", _Unpickled(name="record"))  # noqa: B010
 
 
 def walk_blocks(blocks: tuple[Block, ...]) -> Iterator[Block]:

@@ -332,7 +332,7 @@ def _translations(site: Site, ctx: RenderContext, from_page: str) -> list[dict[s
 
     def entry(service: str, lang: str) -> dict[str, str]:
         doc = site.documents[(service, lang)]
-        return {"title": doc.record.title, "href": relative(from_page, f"{lang}/{service}/"),
+        return {"title": doc.summary.title, "href": relative(from_page, f"{lang}/{service}/"),
                 "source": doc.source, "lang": lang}
 
     return [

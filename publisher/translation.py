@@ -83,11 +83,11 @@ def freshness(doc: Document, source: Document | None, source_lang: str,
               revision: str | None = None) -> Freshness:
     """How ``doc`` stands against ``source`` (the same service in the source language)."""
     if source is None:
-        return Freshness("unknown", source_lang, "", doc.record.source_revision)
+        return Freshness("unknown", source_lang, "", doc.summary.source_revision)
     revision = revision or source_revision(source)
     if doc.lang == source_lang:
         return Freshness("source", source_lang, revision)
-    recorded = doc.record.source_revision
+    recorded = doc.summary.source_revision
     if recorded is None:
         return Freshness("unknown", source_lang, revision)
     status: FreshnessStatus = "current" if revision.startswith(recorded) else "outdated"
@@ -622,7 +622,7 @@ def export(site: Site, content_dir: Path, lang: str,
 
     source_lang = site.config.default_language
     store = pypo.pofile()
-    newest = max((d.record.last_reviewed for d in site.documents.values()), default=None)
+    newest = max((d.summary.last_reviewed for d in site.documents.values()), default=None)
     store.updateheader(  # type: ignore[no-untyped-call]
         add=True,
         Project_Id_Version=f"{site.config.organisation_name(source_lang)} — services",

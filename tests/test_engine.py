@@ -220,9 +220,12 @@ _PNG = bytes.fromhex(
     "0000000d49444154789c6360f8ffff3f0005fe02fea7d6a48f0000000049454e44ae426082")
 
 
-def test_a_cached_parse_leaves_the_body_packed_until_it_is_read(content: Path,
-                                                                  tmp_path: Path) -> None:
+def test_a_cached_parse_leaves_the_body_and_record_packed_until_read(content: Path,
+                                                                      tmp_path: Path) -> None:
+    """Loading from the cache unpickles neither bodies nor records; the site-wide lists read
+    the records' summaries; what a writer reads is unpickled once and equals a fresh parse."""
     from publisher.cache import Store
+    from publisher.model import PackedRecord, RecordSummary
     from publisher.diagnostics import Diagnostics
     from publisher.load import load_site
 
@@ -231,19 +234,26 @@ def test_a_cached_parse_leaves_the_body_packed_until_it_is_read(content: Path,
     store.prune()
     again = load_site(content, Diagnostics(), store=Store(tmp_path / "cache"))
     assert first is not None and again is not None
+    again.in_language("fr")  # sorts by title
     for key, doc in again.documents.items():
         assert isinstance(doc.__dict__["_blocks"], bytes), "not unpickled by loading"
+        assert isinstance(doc.__dict__["_record"], PackedRecord), "not unpickled by loading"
+        assert doc.summary == RecordSummary.of(first.documents[key].record)
+        assert doc.id == key[0] and doc.freshness == first.documents[key].freshness
         assert doc.blocks == first.documents[key].blocks
         assert isinstance(doc.__dict__["_blocks"], tuple), "unpickled once, then kept"
+        assert doc.record == first.documents[key].record
+        assert not isinstance(doc.__dict__["_record"], PackedRecord), "unpickled, then kept"
         assert doc == first.documents[key]
 
 
 def test_site_wide_lists_follow_front_matter_edits_not_body_edits(content: Path,
                                                                   tmp_path: Path) -> None:
-    """The open data, feeds and sitemap are remade from cached parts keyed by the records: a
-    body edit leaves their bytes alone, a front-matter edit shows in each of them."""
+    """The open data, feeds, catalogue pages and sitemap are remade from cached parts keyed by
+    the records: a body edit leaves their bytes alone, a front-matter edit shows in each."""
     out = tmp_path / "site"
-    lists = ["data/catalogue.jsonld", "data/catalogue.csv", "feeds/fr.xml", "sitemap.xml"]
+    lists = ["data/catalogue.jsonld", "data/catalogue.csv", "feeds/fr.xml", "fr/index.html",
+             "sitemap.xml"]
     run(content, out)
     before = {name: (out / name).read_bytes() for name in lists}
     page = content / "fr" / "sample.md"
@@ -253,12 +263,12 @@ def test_site_wide_lists_follow_front_matter_edits_not_body_edits(content: Path,
     page.write_text(page.read_text().replace("title: Service exemple",
                                              "title: Service renommé"))
     run(content, out)
-    for name in lists[:3]:
+    for name in lists[:4]:
         assert "Service renommé" in (out / name).read_text(encoding="utf-8"), name
     assert "Service exemple" not in (out / "feeds" / "fr.xml").read_text(encoding="utf-8")
     fresh = run(content, tmp_path / "fresh", use_cache=False)
     assert fresh.published
-    for name in lists:
+    for name in [*lists, "index.html", "en/index.html"]:
         assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
 
 

@@ -9,6 +9,7 @@ folder, from a web server or straight from disk.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -18,7 +19,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from publisher.cache import TEMPLATES
+from publisher.cache import TEMPLATES, digest
 from publisher.config import SiteConfig
 from publisher.i18n import Locale
 from publisher.model import CHANNEL_LABELS, DAYS, Document
@@ -207,7 +208,7 @@ class HtmlWriter(Writer):
             path = page_path(lang)
             groups = []
             for topic in config.topics:
-                services = [d for d in site.in_language(lang) if d.record.topic == topic]
+                services = [d for d in site.in_language(lang) if d.summary.topic == topic]
                 if services:
                     groups.append(
                         {
@@ -215,8 +216,8 @@ class HtmlWriter(Writer):
                             "id": f"topic-{topic}",
                             "services": [
                                 {
-                                    "title": d.record.title,
-                                    "summary": d.record.summary,
+                                    "title": d.summary.title,
+                                    "summary": d.summary.summary,
                                     "href": relative(path, page_path(lang, d.id)),
                                 }
                                 for d in services
@@ -235,7 +236,7 @@ class HtmlWriter(Writer):
                             {
                                 "lang": code,
                                 "name": config.language(code).name,
-                                "title": doc.record.title,
+                                "title": doc.summary.title,
                                 "href": relative(path, page_path(code, service)),
                             }
                             for code, doc in versions.items()
@@ -247,7 +248,11 @@ class HtmlWriter(Writer):
             out.append(
                 Artifact(
                     path=path,
-                    data=self._render(ctx, "catalogue.html", ctx.locale, **values),
+                    # kept by what the page lists (the frame is the language's and the
+                    # configuration's, in the memo's own key): an edit of a body text leaves
+                    # the catalogues as they were
+                    data=ctx.memo(digest("catalogue", lang, groups, missing), functools.partial(
+                        self._render, ctx, "catalogue.html", ctx.locale, **values)),
                     media_type="text/html; charset=utf-8",
                     format="html-catalogue",
                     lang=lang,
@@ -282,7 +287,9 @@ class HtmlWriter(Writer):
         out.append(
             Artifact(
                 path="index.html",
-                data=self._render(default, "home.html", default.locale, **values),
+                data=default.memo(digest("home", values["entries"], values["recent"],
+                                         values["feeds"]), functools.partial(
+                    self._render, default, "home.html", default.locale, **values)),
                 media_type="text/html; charset=utf-8",
                 format="html-home",
                 listed=False,
@@ -336,10 +343,10 @@ RECENT_COUNT = 5
 def recently_updated(site: Site, lang: str, from_page: str) -> list[dict[str, Any]]:
     """The services of a language most recently reviewed (the news feeds list them all)."""
     docs = sorted(site.in_language(lang),
-                  key=lambda d: (-d.record.last_reviewed.toordinal(), d.record.title.casefold()))
+                  key=lambda d: (-d.summary.last_reviewed.toordinal(), d.summary.title.casefold()))
     return [
-        {"title": d.record.title, "href": relative(from_page, page_path(lang, d.id)),
-         "reviewed": d.record.last_reviewed}
+        {"title": d.summary.title, "href": relative(from_page, page_path(lang, d.id)),
+         "reviewed": d.summary.last_reviewed}
         for d in docs[:RECENT_COUNT]
     ]
 

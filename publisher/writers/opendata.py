@@ -121,7 +121,7 @@ class OpenDataWriter(Writer):
         memo = next(iter(contexts.values())).memo
         pages = [(a.path, _page_key(a), a.lang) for a in artifacts
                  if a.media_type.startswith("text/html")]
-        reviewed = sorted((d.id, d.lang, d.record.last_reviewed.isoformat())
+        reviewed = sorted((d.id, d.lang, d.summary.last_reviewed.isoformat())
                           for d in site.documents.values())
         records = " ".join(_versions_key(service, site.translations(service))
                            for service in site.service_ids())
