@@ -350,8 +350,10 @@ def run_plan(
     keys = Keys(_STATE)
     outcome = Outcome()
     docs = [site.documents[key] for key in sorted(site.documents)]
-    first = [name for name, (w, _) in sorted(writers.items())
-             if w.per_document and not w.lists_alternates]
+    # the longest first (see Writer.task_cost), each over every document
+    first = sorted((name for name, (w, _) in writers.items()
+                    if w.per_document and not w.lists_alternates),
+                   key=lambda name: (-writers[name][0].task_cost, name))
     pages = [name for name, (w, _) in sorted(writers.items())
              if w.per_document and w.lists_alternates]
     start(len(docs) * (len(first) + len(pages)) + len(writers))
@@ -429,7 +431,8 @@ def run_plan(
             if not first:
                 for name in pages:
                     schedule(Task(name, doc.id, doc.lang))
-            for name in first:
+        for name in first:
+            for doc in docs:
                 schedule(Task(name, doc.id, doc.lang))
         submit_missed()
         while pending:

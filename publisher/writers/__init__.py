@@ -154,7 +154,7 @@ class Site:
     def in_language(self, lang: str) -> list[Document]:
         return sorted(
             (doc for (_, code), doc in self.documents.items() if code == lang),
-            key=lambda doc: doc.record.title.casefold(),
+            key=lambda doc: doc.summary.title.casefold(),
         )
 
     def service_ids(self) -> list[str]:
@@ -221,6 +221,10 @@ class Writer:
     #: False for a writer that makes only site-wide outputs: the plan then has no task per
     #: (service, language) for it
     per_document: ClassVar[bool] = True
+    #: roughly how long a task of this writer takes, against the others' (seconds a page,
+    #: say): the engine hands out the longest tasks first, so that no worker is left with a
+    #: long task at the end while the others wait
+    task_cost: ClassVar[float] = 1.0
 
     def render(self, doc: Document, ctx: RenderContext) -> list[Artifact]:
         raise NotImplementedError

@@ -856,6 +856,7 @@ class _Notice:
 class AudioWriter(Writer):
     name = "audio"
     options_model = AudioOptions
+    task_cost = 5.0  # seconds a notice, against ~2 for a service's PDFs
 
     def engine_version(self) -> str:
         import pyttsx3

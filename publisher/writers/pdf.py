@@ -450,6 +450,7 @@ class PdfWriter(Writer):
 
     name: ClassVar[str] = "pdf"
     options_model: ClassVar[type[Options]] = PdfOptions
+    task_cost: ClassVar[float] = 2.0  # seconds for a service's three PDFs
 
     def render(self, doc: Document, ctx: RenderContext) -> list[Artifact]:
         options = ctx.options if isinstance(ctx.options, PdfOptions) else PdfOptions()
