@@ -387,12 +387,11 @@ class Document:
     @property
     def summary(self) -> RecordSummary:
         """What site-wide outputs show of the record: read without unpickling a packed one."""
-        value = self.__dict__["_record"]
-        if isinstance(value, PackedRecord):
-            return value.summary
         known = self.__dict__.get("_summary")
         if known is None:
-            known = self.__dict__["_summary"] = RecordSummary.of(value)
+            value = self.__dict__["_record"]
+            known = self.__dict__["_summary"] = (
+                value.summary if isinstance(value, PackedRecord) else RecordSummary.of(value))
         return known
 
     def record_digest(self) -> str:

@@ -152,10 +152,18 @@ class Site:
         }
 
     def in_language(self, lang: str) -> list[Document]:
-        return sorted(
-            (doc for (_, code), doc in self.documents.items() if code == lang),
-            key=lambda doc: doc.summary.title.casefold(),
-        )
+        """The services of a language by title (a new list: the caller may change it)."""
+        return list(self._by_language.get(lang, ()))
+
+    @cached_property
+    def _by_language(self) -> dict[str, list[Document]]:
+        # sorted once: every site pass lists each language, some several times
+        by_language: dict[str, list[Document]] = {}
+        for (_, lang), doc in self.documents.items():
+            by_language.setdefault(lang, []).append(doc)
+        for docs in by_language.values():
+            docs.sort(key=lambda doc: doc.summary.title.casefold())
+        return by_language
 
     def service_ids(self) -> list[str]:
         return sorted({service for service, _ in self.documents})

@@ -45,8 +45,9 @@ CSP = (
 
 def relative(from_page: str, to: str) -> str:
     """The relative URL from one output path to another ('index.html' shown as its folder)."""
-    source = PurePosixPath(from_page).parent
-    depth = len(source.parts)
+    # the folders above the page, as PurePosixPath(from_page).parent.parts counts them (on
+    # strings: a catalogue page links to a thousand services)
+    depth = sum(1 for part in from_page.split("/")[:-1] if part not in ("", "."))
     target = to.removesuffix("index.html")
     return "../" * depth + target if (target or depth) else "./"
 
@@ -207,8 +208,11 @@ class HtmlWriter(Writer):
         for lang, ctx in contexts.items():
             path = page_path(lang)
             groups = []
+            by_topic: dict[str, list[Document]] = {}
+            for doc in site.in_language(lang):
+                by_topic.setdefault(doc.summary.topic, []).append(doc)
             for topic in config.topics:
-                services = [d for d in site.in_language(lang) if d.summary.topic == topic]
+                services = by_topic.get(topic, [])
                 if services:
                     groups.append(
                         {
