@@ -181,9 +181,10 @@ class Browser:
     def on_every_page(self, source: str) -> Iterator[None]:
         """Pages opened inside the block run ``source`` first, before any script of their own.
 
-        A script sent with each page would cross the driver and DevTools every time (axe-core is
-        half a megabyte of JavaScript: a third of the CPU time of running it); this one is
-        handed to Chromium once, and Chromium runs it in every new document of the tab.
+        A script sent with each page would cross Python, chromedriver and DevTools every time
+        (axe-core is half a megabyte of JavaScript: sending it cost a third of the CPU time of
+        sending and running it); this one is handed to Chromium once, and Chromium runs it in
+        every new document of the tab.
         """
         added = self.devtools("Page.addScriptToEvaluateOnNewDocument", {"source": source})
         try:
