@@ -8,6 +8,7 @@ per module: one browser, one run of the Nu Html Checker.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -205,11 +206,15 @@ def test_tags_map_to_criteria() -> None:
 
 
 def test_the_browser_runs_with_its_own_profile_and_removes_it() -> None:
-    with Browser() as started:
+    with Browser() as started, Browser() as other:
         profile = started.profile
         assert profile is not None and profile.is_dir()
         assert started.driver.capabilities["chrome"]["userDataDir"] == str(profile)
-    assert not profile.exists()
+        # A fresh one for each browser, in the temporary folder, never a person's own profile.
+        second = other.profile
+        assert second is not None and second != profile
+        assert profile.parent == Path(tempfile.gettempdir())
+    assert not profile.exists() and not second.exists()
 
 
 def test_scripts_are_off_only_inside_the_block(browser: Browser) -> None:
@@ -278,7 +283,7 @@ def test_only_pages_that_may_run_scripts_are_loaded_again_without_them(
     findings: dict[str, list[Finding]],
 ) -> None:
     def method(name: str) -> str:
-        return next(f for f in findings[name] if f.check == "page.no-js").figures["without_js"]
+        return str(next(f for f in findings[name] if f.check == "page.no-js").figures["without_js"])
 
     assert method("needs-js.html") == html_audit.NO_JS_RELOADED
     assert method("good.html") == html_audit.NO_JS_SAME_PAGE  # its JSON-LD is never run

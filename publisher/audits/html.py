@@ -26,7 +26,8 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -382,16 +383,36 @@ def axe_findings(name: str, results: Mapping[str, Any]) -> list[Finding]:
 
 
 # axe.run's promise, settled either way: a rejection would otherwise leave the browser waiting
-# for the script timeout. window.axe, not a name the injected source may have declared.
+# for the script timeout. window.axe, not a name the injected source may have declared. A page
+# that took window.axe from axe-core (a script of its own named so, or made it read-only) throws
+# here, and is reported as not examined.
+#
+# Only what axe_findings and axe_figures read crosses back: the passed rules' example elements,
+# the rules' descriptions and links, the checks' data and related elements were two thirds of
+# the result, serialised by the page, chromedriver and Python for nothing.
 _RUN_AXE = """
-;const done = arguments[arguments.length - 1];
-window.axe.run(%s).then(done, (error) => done({axeError: String(error)}));
+const done = arguments[arguments.length - 1];
+const checks = (list) => (list || []).map((check) => ({message: check.message}));
+const node = (n) => ({target: n.target, impact: n.impact, failureSummary: n.failureSummary,
+                      any: checks(n.any), all: checks(n.all), none: checks(n.none)});
+const rule = (r, nodes) => ({id: r.id, help: r.help, tags: r.tags, impact: r.impact,
+                             nodes: nodes ? r.nodes.map(node) : []});
+const report = (results) => ({
+  testEngine: results.testEngine,
+  violations: results.violations.map((r) => rule(r, true)),
+  incomplete: results.incomplete.map((r) => rule(r, true)),
+  passes: results.passes.map((r) => rule(r, false)),
+  inapplicable: results.inapplicable.map((r) => ({id: r.id})),
+});
+window.axe.run(%s).then((results) => done(report(results)),
+                         (error) => done({axeError: String(error)}));
 """
 
 
-def run_axe(browser: Browser, source: str) -> Mapping[str, Any]:
-    """Inject axe-core (its source) into the open page and run it, in one call to the browser."""
-    results: Mapping[str, Any] = browser.run_async(source + _RUN_AXE % axe_options())
+def run_axe(browser: Browser) -> Mapping[str, Any]:
+    """Run axe-core in the open page, which loaded it first (:meth:`Browser.on_every_page` with
+    axe-core's source)."""
+    results: Mapping[str, Any] = browser.run_async(_RUN_AXE % axe_options())
     if "axeError" in results:
         raise WebDriverException(f"axe-core failed: {results['axeError']}")
     return results
@@ -624,10 +645,11 @@ def why_reload_without_js(
 class _PageContent:
     main_text: int  # characters of text in the main landmark; -1 without one
     h1: str | None
+    style_sheets: list[str | None] = field(default_factory=list)  # as in _FIRST_LOOK
 
 
 def _page_content(facts: Mapping[str, Any]) -> _PageContent:
-    return _PageContent(int(facts["main"]), facts["h1"])
+    return _PageContent(int(facts["main"]), facts["h1"], list(facts.get("styleSheets", [])))
 
 
 def no_js_finding(
@@ -925,6 +947,52 @@ class HtmlAudit(Audit):
             for item in chunk:
                 pages[item.name] = _unavailable(item.name, BROWSER_CHECKS, str(err))
 
+    def _page(
+        self,
+        browser: Browser,
+        item: AuditInput,
+        ctx: AuditContext,
+        findings: list[Finding],
+        with_axe: bool,
+    ) -> _PageContent | None:
+        """Every check of one page in one load of it but the one with JavaScript off; what the
+        page held at first, or None when the page could not be examined."""
+        done = len(findings)
+        try:
+            # One load of the page for every check, in an order that keeps them apart: what
+            # the page holds first, then the keyboard before anything moves the focus, axe in
+            # the window's size, and the narrow viewport last.
+            browser.open(item.path)
+            # A page without scripts opens no dialog: DevTools may run the read-only checks.
+            read = browser.evaluate if _runs_no_scripts(item.path) else None
+            first = (read or browser.script)(_FIRST_LOOK)
+            scripted = _page_content(first)
+            findings.append(skip_link_finding(item.name, browser))
+            if not with_axe:
+                findings += _unavailable(
+                    item.name,
+                    ["axe"],
+                    f"axe-core is not installed ({axe_script()} is missing: run `npm ci`)",
+                )
+            else:
+                findings += sorted(
+                    axe_findings(item.name, run_axe(browser)),
+                    key=lambda f: (f.check, f.outcome, f.locator),
+                )
+            findings.append(reflow_finding(item.name, browser, read or browser.script))
+            findings += language_switcher_findings(item.name, first["links"], ctx)
+        except WebDriverException as err:
+            # Whatever was found before the page broke the browser would be a partial
+            # result; report the page as not examined instead.
+            del findings[done:]
+            findings += _unavailable(
+                item.name,
+                BROWSER_CHECKS,
+                f"the page could not be examined in the browser ({_reason(err)})",
+            )
+            return None
+        return scripted
+
     def _in_browser(
         self,
         browser: Browser,
@@ -936,46 +1004,17 @@ class HtmlAudit(Audit):
         axe_source = script.read_text(encoding="utf-8") if script.is_file() else None
         style_sheets: dict[str, str | None] = {}
         reload: dict[str, _PageContent] = {}  # pages to load again with JavaScript off
-        for item in inputs:
-            findings = pages[item.name]
-            done = len(findings)
-            try:
-                # One load of the page for every check, in an order that keeps them apart: what
-                # the page holds first, then the keyboard before anything moves the focus, axe in
-                # the window's size, and the narrow viewport last.
-                browser.open(item.path)
-                # A page without scripts opens no dialog: DevTools may run the read-only checks.
-                read = browser.evaluate if _runs_no_scripts(item.path) else None
-                first = (read or browser.script)(_FIRST_LOOK)
-                scripted = _page_content(first)
-                findings.append(skip_link_finding(item.name, browser))
-                if axe_source is None:
-                    findings += _unavailable(
-                        item.name,
-                        ["axe"],
-                        f"axe-core is not installed ({script} is missing: run `npm ci`)",
-                    )
+        # axe-core is handed to Chromium once and loads in each page before the page's own
+        # scripts; it defines window.axe and nothing else until it is run.
+        with browser.on_every_page(axe_source) if axe_source else nullcontext():
+            for item in inputs:
+                scripted = self._page(browser, item, ctx, pages[item.name], axe_source is not None)
+                if scripted is None:
+                    continue
+                if why_reload_without_js(item.path, scripted.style_sheets, style_sheets) is None:
+                    pages[item.name].append(no_js_finding(item.name, scripted))
                 else:
-                    findings += sorted(
-                        axe_findings(item.name, run_axe(browser, axe_source)),
-                        key=lambda f: (f.check, f.outcome, f.locator),
-                    )
-                findings.append(reflow_finding(item.name, browser, read or browser.script))
-                findings += language_switcher_findings(item.name, first["links"], ctx)
-            except WebDriverException as err:
-                # Whatever was found before the page broke the browser would be a partial
-                # result; report the page as not examined instead.
-                del findings[done:]
-                findings += _unavailable(
-                    item.name,
-                    BROWSER_CHECKS,
-                    f"the page could not be examined in the browser ({_reason(err)})",
-                )
-                continue
-            if why_reload_without_js(item.path, first["styleSheets"], style_sheets) is None:
-                findings.append(no_js_finding(item.name, scripted))
-            else:
-                reload[item.name] = scripted
+                    reload[item.name] = scripted
         if not reload:
             return
         # One pass with scripts off for the pages that need it: switching costs a DevTools call
