@@ -20,8 +20,9 @@ In one run, on catalogues made by ``generate.py`` (N services × en/fr/ar):
 
 Each build runs in its own process (``python bench_build.py --child``, which calls
 ``publisher.build.build`` exactly as ``publish build -q`` does, and also records how long each
-stage and each format took). Wall time, CPU time (user + system of the process and the workers
-it reaped, from ``os.wait4``), the largest process's peak RSS (``ru_maxrss``) and the peak of the
+stage and each format took). Wall time, CPU time (user + system of every process the build started,
+Chromium's renderers included: the benchmark adopts orphaned processes as a child subreaper, see
+``measure_tree``), the largest process's peak RSS (``ru_maxrss``) and the peak of the
 whole process tree's PSS (sampled from ``/proc`` every 0.1 s: forked workers share pages, so
 their RSS would count those pages twice) are measured from outside. The figures, then each
 target of the issue with its verdict, are printed at the end.
@@ -34,10 +35,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import io
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -145,6 +148,57 @@ def measure(label: str, command: Sequence[str], cwd: Path | None = None) -> Meas
                     sum(peak.values()), peak, process.returncode, text)
 
 
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+
+
+def _become_subreaper() -> bool:
+    """Make this process adopt its descendants' orphans, so that their CPU time reaches it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _reap_orphans(seconds: float = 20.0) -> int:
+    """Wait for every adopted orphan to end (Chromium shuts down after its driver has gone)."""
+    reaped, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break  # no child left
+        if pid == 0:
+            time.sleep(0.05)
+        else:
+            reaped += 1
+    return reaped
+
+
+def measure_tree(label: str, command: list[str]) -> Measured:
+    """``bench_build.measure``, with the CPU time of every process the command started.
+
+    ``os.wait4`` of the child counts only the descendants that were waited for, up the tree, by
+    their parents; Chromium's renderers, GPU and browser processes are not (chromedriver leaves
+    the browser behind, which its zygote outlives), so their CPU time, most of the audit's, was
+    missing. As a child subreaper this process adopts them when their parents end, and reaps them:
+    the rise of its children's CPU time (``RUSAGE_CHILDREN``) is then the whole tree's.
+    """
+    if not _become_subreaper():
+        raise SystemExit("prctl(PR_SET_CHILD_SUBREAPER) failed: the tree's CPU cannot be measured")
+    _reap_orphans(0)
+    before = _children_cpu()
+    measured = measure(label, command)
+    _reap_orphans()
+    measured.cpu = _children_cpu() - before
+    return measured
+
+
 # ---------------------------------------------------------------- one build, in a child process
 
 
@@ -177,8 +231,8 @@ def run_build(label: str, content: Path, out: Path, cache: Path, formats: Sequen
             "formats": list(formats) if formats is not None else None, "audit": audit,
             "jobs": jobs, "report": str(report), "code": str(CODE or ROOT),
         }))
-        measured = measure(label, [str(PYTHON), str(Path(__file__).resolve()), "--child",
-                                   str(spec)])
+        measured = measure_tree(label, [str(PYTHON), str(Path(__file__).resolve()), "--child",
+                                        str(spec)])
         if report.is_file():
             measured.report = json.loads(report.read_text())
     if measured.exit_code != 0 or not measured.report.get("published"):
@@ -271,7 +325,7 @@ def run_mkdocs(content: Path, work: Path) -> Measured:
         "markdown_extensions:\n  - tables\n  - toc\n",
         encoding="utf-8",
     )
-    measured = measure("MkDocs build", [str(MKDOCS), "build", "-q", "-f", str(config)])
+    measured = measure_tree("MkDocs build", [str(MKDOCS), "build", "-q", "-f", str(config)])
     if measured.exit_code != 0:
         print(f"!! MkDocs: exit {measured.exit_code}\n{measured.output[-3000:]}", flush=True)
     measured.report["pages"] = sum(1 for _ in (folder / "site").rglob("index.html"))

@@ -26,10 +26,8 @@ three times, alternately, and keeps the quickest.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -42,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_build import PYTHON, GiB, Measured, axe_alone, measure  # noqa: E402
+from bench_build import PYTHON, GiB, Measured, axe_alone, measure_tree  # noqa: E402
 
 TARGET_RATIO = 1.3
 TARGET_MEMORY = 1 * GiB
@@ -122,57 +120,6 @@ def child_audit(pages: list[Path], site: Path, report: Path) -> None:
                                   "browsers": len(starts), "loop": max(loops.values(), default=0),
                                   "total": total, "findings": len(findings),
                                   "outcomes": outcomes}))
-
-
-PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
-
-
-def _become_subreaper() -> bool:
-    """Make this process adopt its descendants' orphans, so that their CPU time reaches it."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _reap_orphans(seconds: float = 20.0) -> int:
-    """Wait for every adopted orphan to end (Chromium shuts down after its driver has gone)."""
-    reaped, deadline = 0, time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break  # no child left
-        if pid == 0:
-            time.sleep(0.05)
-        else:
-            reaped += 1
-    return reaped
-
-
-def measure_tree(label: str, command: list[str]) -> Measured:
-    """``bench_build.measure``, with the CPU time of every process the command started.
-
-    ``os.wait4`` of the child counts only the descendants that were waited for, up the tree, by
-    their parents; Chromium's renderers, GPU and browser processes are not (chromedriver leaves
-    the browser behind, which its zygote outlives), so their CPU time, most of the audit's, was
-    missing. As a child subreaper this process adopts them when their parents end, and reaps them:
-    the rise of its children's CPU time (``RUSAGE_CHILDREN``) is then the whole tree's.
-    """
-    if not _become_subreaper():
-        raise SystemExit("prctl(PR_SET_CHILD_SUBREAPER) failed: the tree's CPU cannot be measured")
-    _reap_orphans(0)
-    before = _children_cpu()
-    measured = measure(label, command)
-    _reap_orphans()
-    measured.cpu = _children_cpu() - before
-    return measured
 
 
 def run_child(kind: str, pages: list[Path], site: Path) -> tuple[Measured, dict[str, Any]]:
