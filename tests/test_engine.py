@@ -225,9 +225,9 @@ def test_a_cached_parse_leaves_the_body_and_record_packed_until_read(content: Pa
     """Loading from the cache unpickles neither bodies nor records; the site-wide lists read
     the records' summaries; what a writer reads is unpickled once and equals a fresh parse."""
     from publisher.cache import Store
-    from publisher.model import PackedRecord, RecordSummary
     from publisher.diagnostics import Diagnostics
     from publisher.load import load_site
+    from publisher.model import PackedRecord, RecordSummary
 
     store = Store(tmp_path / "cache")
     first = load_site(content, Diagnostics(), store=store)
