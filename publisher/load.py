@@ -30,6 +30,7 @@ from publisher.model import (
     RecordSummary,
     ServiceRecord,
     block_inlines,
+    summary_of,
     walk_blocks,
     walk_inlines,
 )
@@ -62,7 +63,6 @@ class _Source:
     raw: bytes
     text: str = ""
     record: ServiceRecord | PackedRecord | None = None  # packed when it comes from the cache
-    summary: RecordSummary | None = None  # set with the record
     body: str = ""
     body_line: int = 1  # file line of the body's first line
     key: str = ""  # in the cache: the file's bytes, path, configuration and code
@@ -138,7 +138,7 @@ def _load_site(
                      known.get(source.rel.as_posix()))
     records = [s for s in sources if s.record is not None]
     _check_records(records, config, diagnostics)
-    by_path = {s.rel: s.summary.id for s in records if s.summary is not None}
+    by_path = {s.rel: summary_of(s.record).id for s in records if s.record is not None}
     documents: dict[tuple[str, str], Document] = {}
     facts: dict[tuple[str, str], _Facts] = {}
     folder = _Folder(content_dir, by_path, frozenset(known) if no_links else None)
@@ -222,10 +222,10 @@ def _read_cached(source: _Source, config: SiteConfig, config_key: str, store: St
     source.key = digest("front matter", config_key, source.shown, source.rel.as_posix(), sha256)
     cached = store.get_object("parsed", source.key)
     if cached is not None:
-        (packed, source.summary, source.body, source.body_line, found,
+        (packed, summary, source.body, source.body_line, found,
          source.record_fingerprint, source.body_fingerprint) = cached
         # the record stays pickled until something reads more of it than its summary
-        source.record = PackedRecord(packed, source.summary)
+        source.record = PackedRecord(packed, summary)
         diagnostics.extend(found)
         return
     found_here = Diagnostics()
@@ -241,8 +241,8 @@ def _read_cached(source: _Source, config: SiteConfig, config_key: str, store: St
             source.record.model_dump_json().encode()).hexdigest()
         source.body_fingerprint = _body_fingerprint(source.body)
         packed = pickle.dumps(source.record, protocol=pickle.HIGHEST_PROTOCOL)
-        store.put_object("parsed", source.key, (packed, source.summary, source.body,
-                                                source.body_line, found_here.items,
+        store.put_object("parsed", source.key, (packed, RecordSummary.of(source.record),
+                                                source.body, source.body_line, found_here.items,
                                                 source.record_fingerprint,
                                                 source.body_fingerprint))
 
@@ -372,7 +372,6 @@ def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None
     if len(diagnostics.errors) > before:
         return
     source.record = record
-    source.summary = RecordSummary.of(record)
     source.body = "\n".join(lines[end + 1 :])
     source.body_line = end + 2
 
@@ -387,8 +386,8 @@ def _web_address(address: str) -> bool:
 def _check_records(records: list[_Source], config: SiteConfig, diagnostics: Diagnostics) -> None:
     seen: dict[tuple[str, str], _Source] = {}
     for source in list(records):
-        assert source.summary is not None
-        key = (source.summary.id, source.lang)
+        assert source.record is not None
+        key = (summary_of(source.record).id, source.lang)
         if key in seen:
             first = seen[key]
             diagnostics.error(

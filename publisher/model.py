@@ -325,6 +325,11 @@ class PackedRecord:
     summary: RecordSummary
 
 
+def summary_of(record: ServiceRecord | PackedRecord) -> RecordSummary:
+    """A record's summary, without unpickling a packed one."""
+    return record.summary if isinstance(record, PackedRecord) else RecordSummary.of(record)
+
+
 class _Unpickled(Generic[T]):
     """A field the loader may give as the pickled bytes of a cached parse (``Document.blocks``,
     bytes; ``Document.record``, a :class:`PackedRecord`): unpickled the first time it is read. A
@@ -389,9 +394,7 @@ class Document:
         """What site-wide outputs show of the record: read without unpickling a packed one."""
         known = self.__dict__.get("_summary")
         if known is None:
-            value = self.__dict__["_record"]
-            known = self.__dict__["_summary"] = (
-                value.summary if isinstance(value, PackedRecord) else RecordSummary.of(value))
+            known = self.__dict__["_summary"] = summary_of(self.__dict__["_record"])
         return known
 
     def record_digest(self) -> str:
