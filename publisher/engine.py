@@ -450,6 +450,16 @@ def run_plan(
         if executor is not None:
             executor.close()
     outcome.artifacts.sort(key=lambda a: a.path)
+    # the outputs nobody reads (the search index, which needs the service pages only) are made
+    # on threads of their own from now on, beside the site passes and while the build goes on
+    seen = tuple(outcome.artifacts)
+    for name, (writer, _) in sorted(writers.items()):
+        if writer.renders_unread:
+            later = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-unread")
+            outcome.unread.append((name, later.submit(
+                _site_pass, name, writers[name], site, store, keys.writer_keys[name], seen,
+                unread=True)))
+            later.shutdown(wait=False)
     # the site passes, in turns by site_order; the passes of one turn run side by side (the
     # search pages beside the website's lists), and what they make
     # is taken in writer order, whichever finished first
@@ -467,15 +477,6 @@ def run_plan(
                 outcome._took(name, produced, contexts, failure)
                 outcome.timings.append((Task(name, None, None).describe(), elapsed))
                 progress(Task(name, None, None), elapsed)
-    # the outputs nobody reads are made on threads of their own while the build goes on
-    seen = tuple(outcome.artifacts)
-    for name, (writer, _) in sorted(writers.items()):
-        if writer.renders_unread:
-            later = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-unread")
-            outcome.unread.append((name, later.submit(
-                _site_pass, name, writers[name], site, store, keys.writer_keys[name], seen,
-                unread=True)))
-            later.shutdown(wait=False)
     outcome.timings.sort(key=lambda item: -item[1])
     return outcome
 

@@ -61,6 +61,12 @@ class Artifact:
         stored = self.__dict__.get("_data")
         return stored.size if isinstance(stored, StoredBytes) else len(self.data)
 
+    @property
+    def from_cache(self) -> bool:
+        """Whether the bytes came from the build's cache (rather than from a render of this
+        build)."""
+        return isinstance(self.__dict__.get("_data"), StoredBytes)
+
     @classmethod
     def stored(cls, data: StoredBytes, path: str, media_type: str, format: str,
                **fields: Any) -> Artifact:
@@ -245,8 +251,9 @@ class Writer:
     def render_unread(self, site: Site, contexts: Mapping[str, RenderContext],
                       artifacts: tuple[Artifact, ...]) -> list[Artifact]:
         """Site-wide outputs that no other writer and no report reads (the search index): the
-        engine makes them after every site pass, on a thread of their own, while the build
-        writes the rest of the output; ``artifacts`` is everything rendered by then."""
+        engine makes them on a thread of their own as soon as every per-document task is
+        done, beside the site passes and while the build writes the rest of the output;
+        ``artifacts`` is every per-document output (no site page)."""
         return []
 
     @property
