@@ -26,11 +26,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import io
 import json
 import math
 import os
 import posixpath
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -107,23 +109,23 @@ def build_index(pages: Sequence[tuple[str, bytes]]) -> dict[str, bytes]:
 
     The pages go to a private temporary folder, and Pagefind's binary indexes it in one run: it
     starts in a few milliseconds, where the Python service costs a fixed third of a second a
-    request (it polls)."""
+    request (it polls). The pages go in and the bundle comes out as one tar stream each, through
+    the ``tar`` of the system, rather than file by file from Python: the index is made on a
+    thread beside the build, and every file call of that thread would wait for the build's own
+    thread to let go of the interpreter."""
     scratch = tempfile.mkdtemp(prefix="publisher-search-")
     try:
-        site_dir = Path(scratch) / "site"
-        out_dir = Path(scratch) / BUNDLE_DIR
-        for path, data in pages:
-            target = site_dir / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        _index(site_dir, out_dir)
-        bundle: dict[str, bytes] = {}
-        for file in sorted(out_dir.rglob("*")):
-            name = file.relative_to(out_dir).as_posix()
-            if file.is_file() and not name.startswith(_UNUSED):
-                bundle[name] = file.read_bytes()
+        packed = _index(_tar(pages), Path(scratch))
     finally:
         remove_later(Path(scratch))  # a folder per page: see publisher.files
+    bundle: dict[str, bytes] = {}
+    with tarfile.open(fileobj=io.BytesIO(packed)) as made:
+        for member in made:
+            name = posixpath.normpath(member.name)
+            reader = made.extractfile(member) if member.isfile() else None
+            if reader is not None and not name.startswith(_UNUSED):
+                bundle[name] = reader.read()
+    bundle = dict(sorted(bundle.items()))
     entry = "pagefind-entry.json"
     if entry in bundle:
         # Pagefind lists the languages in hash-map order, which changes from run to run
@@ -131,6 +133,18 @@ def build_index(pages: Sequence[tuple[str, bytes]]) -> dict[str, bytes]:
         bundle[entry] = json.dumps(data, ensure_ascii=False, sort_keys=True,
                                    separators=(",", ":")).encode()
     return bundle
+
+
+def _tar(pages: Sequence[tuple[str, bytes]]) -> bytes:
+    """The pages as an uncompressed tar stream (``tar -x`` makes their folders)."""
+    stream = io.BytesIO()
+    with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for path, data in pages:
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return stream.getvalue()
 
 
 def index_files(bundle: Mapping[str, bytes]) -> dict[str, bytes]:
@@ -167,25 +181,32 @@ def merge_bundles(bundles: Sequence[dict[str, bytes]]) -> dict[str, bytes]:
     return dict(sorted(merged.items()))
 
 
-def _index(site_dir: Path, out_dir: Path) -> None:
+#: unpack the pages, index them, pack the bundle: Pagefind's own messages go to stderr, so that
+#: stdout holds the tar stream alone
+_INDEX_SCRIPT = """set -e
+mkdir site
+tar -x -f - -C site
+"$0" --site site --output-path bundle --root-selector main --quiet >&2
+tar -c -f - -C bundle .
+"""
+
+
+def _index(pages: bytes, scratch: Path) -> bytes:
+    """The tar stream of Pagefind's bundle for the tar stream of pages, indexed in ``scratch``."""
     # the pagefind_bin package knows its binary's name on each system (it has no type hints)
     binary = Path(importlib.import_module("pagefind_bin").get_executable())
     # Pagefind also reads PAGEFIND_* variables and a pagefind.yml in its working folder: neither
-    # may change what the build writes
+    # may change what the build writes (the working folder is the private scratch folder)
     env = {name: value for name, value in os.environ.items()
            if not name.upper().startswith("PAGEFIND_")}
-    done = subprocess.run(
-        [str(binary), "--site", str(site_dir), "--output-path", str(out_dir),
-         # the page body is <main>: the header, the footer and the language switcher are the
-         # same on every page and would match every search
-         "--root-selector", "main", "--quiet"],
-        cwd=site_dir.parent, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-        check=False,
-    )
+    # --root-selector: the page body is <main>: the header, the footer and the language
+    # switcher are the same on every page and would match every search
+    done = subprocess.run(["sh", "-c", _INDEX_SCRIPT, str(binary)], input=pages, cwd=scratch,
+                          env=env, capture_output=True, check=False)
     if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip() or done.stdout.decode(
-            "utf-8", "replace").strip()
+        message = done.stderr.decode("utf-8", "replace").strip()
         raise RuntimeError(f"Pagefind failed (exit status {done.returncode}): {message}")
+    return done.stdout
 
 
 @cache
@@ -242,14 +263,21 @@ class SearchWriter(Writer):
         # shards, each indexed alone and kept in the cache by its pages' bytes: an edit
         # re-indexes one shard of its language only
         first = next(iter(contexts.values()))
+        by_lang = _shards(artifacts)
+        every = [(lang, k, shard) for lang, shards in by_lang.items() for k, shard in shards]
+        # the shards holding a page rendered by this build first: the others are most likely in
+        # the cache, whose packs take a while to read, and Pagefind can start on an edit's shard
+        # meanwhile (the order changes nothing in what is made)
+        made: dict[tuple[str, int], dict[str, bytes]] = {}
+        for lang, k, shard in sorted(every, key=lambda item: all(
+                page.from_cache for _, page in item[2])):
+            made[lang, k] = first.memo(
+                digest("pagefind", [(path, page.sha256) for path, page in shard]),
+                functools.partial(_index_shard, shard))
         primary: list[dict[str, bytes]] = []
         out: list[Artifact] = []
-        for lang, shards in _shards(artifacts).items():
-            bundles = [
-                (k, first.memo(digest("pagefind", [(path, page.sha256) for path, page in shard]),
-                               functools.partial(_index_shard, shard)))
-                for k, shard in shards
-            ]
+        for lang, shards in by_lang.items():
+            bundles = [(k, made[lang, k]) for k, _ in shards]
             # the first shard goes into the primary bundle, whose index Pagefind loads for the
             # page's language (shard 0 can be empty only on a tiny site); the others are merged
             # into the search by the search page
