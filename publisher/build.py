@@ -299,8 +299,12 @@ def remove_others(root: Path, keep: set[str]) -> None:
     """Remove from ``root`` every file whose path is not in ``keep``, and the folders left
     empty (what an earlier build published and this one does not)."""
     emptied: set[str] = set()
-    for directory, folders, files in os.walk(root, topdown=False):
-        rel = os.path.relpath(directory, root).replace(os.sep, "/")
+    base = os.fspath(root)
+    # os.walk's folders all start with base and a separator: sliced, not os.path.relpath'd
+    # (which resolves both paths again, for each of thousands of folders)
+    cut = len(os.path.join(base, ""))
+    for directory, folders, files in os.walk(base, topdown=False):
+        rel = directory[cut:].replace(os.sep, "/") if directory != base else "."
         left = 0
         for name in files:
             if (name if rel == "." else f"{rel}/{name}") in keep:
