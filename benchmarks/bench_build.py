@@ -34,6 +34,7 @@ longer, CPU times much less so.
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import ctypes
 import io
@@ -214,6 +215,10 @@ def snapshot_code(work: Path) -> Path:
     shutil.copytree(ROOT / "formats", code / "formats", ignore=ignore)
     if (ROOT / "node_modules").is_dir():
         (code / "node_modules").symlink_to(ROOT / "node_modules")
+    # compiled once, as an installation compiles its modules: where PYTHONDONTWRITEBYTECODE is
+    # set (these machines set it), every build would otherwise compile the project's modules
+    # from source again (~0.1 s a run)
+    compileall.compile_dir(code / "publisher", quiet=1)
     return code
 
 
