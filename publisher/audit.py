@@ -8,16 +8,22 @@ diagnostics for audits that could not run. The gate compares failed findings' im
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
-from publisher.audits import IMPACTS, Audit, AuditContext, AuditInput, Finding, registry
+from publisher.audits import IMPACTS, AuditContext, AuditInput, Finding, registry
 from publisher.cache import Store, code_version, digest
 from publisher.diagnostics import Diagnostics, display_path
 from publisher.model import Document
-from publisher.writers import Artifact
+from publisher.writers import Artifact, StoredBytes
 
 FAIL_ON_LEVELS = (*IMPACTS, "none")
 
@@ -97,9 +103,9 @@ def run_audits(
     depend on) are unchanged keeps its earlier findings instead of being audited again.
 
     The website's audit (a browser, the validator) runs beside the others, which take their
-    turns on a second thread: each spends most of its time in engines outside Python (Chromium,
-    Java, ffmpeg, poppler, liblouis), so two cores are kept busy. Findings and messages come out
-    in the same order whatever finished first."""
+    turns in a process of their own (see :func:`_in_child`): each spends most of its time in
+    engines outside Python (Chromium, Java, ffmpeg, poppler, liblouis), so two cores are kept
+    busy. Findings and messages come out in the same order whatever finished first."""
     store = store or Store(None)
     config = ctx.config.model_dump_json() if ctx.config else ""
     clock = ctx.build_time.isoformat() if ctx.build_time else ""
@@ -108,8 +114,8 @@ def run_audits(
     groups = {name: [item for item in inputs if item.path.suffix.lower() in audit.suffixes]
               for name, audit in audits}
 
-    def one(name: str, audit: Audit) -> tuple[list[Finding], Diagnostics]:
-        found = Diagnostics()
+    def lookup(name: str) -> tuple[list[Finding], list[AuditInput], dict[str, str]]:
+        """What the cache holds of an audit's files, the files left to audit, and every key."""
         group = groups[name]
         keys = {
             item.name: digest(code_version(), engines_version(), name, config, clock,
@@ -127,40 +133,49 @@ def run_audits(
                 todo.append(item)
             else:
                 findings.extend(cached)
-        if not todo:
-            return findings, found
-        try:
-            produced = audit.audit(todo, ctx)
-        except Exception as exc:  # the audit could not run: say so, never pretend it passed
-            found.error(
-                "B002",
-                f"the {name} audit could not run: {type(exc).__name__}: {exc}",
-                None,
-                "check that the set-up completed (./run setup); this is not an error in the text",
-            )
-            return findings, found
-        findings.extend(produced)
-        by_artifact: dict[str, list[Finding]] = {item.name: [] for item in todo}
-        for finding in produced:
-            by_artifact.setdefault(finding.artifact, []).append(finding)
-        for item in todo:
-            # cannot-tell from a missing tool is not cached: it may be installed next time
-            if not any(f.outcome == "cannot-tell" and f.message.startswith("Not checked")
-                       for f in by_artifact[item.name]):
-                store.put_findings(keys[item.name], by_artifact[item.name])
-        return findings, found
+        return findings, todo, keys
 
-    def in_turn(names: Sequence[str]) -> dict[str, tuple[list[Finding], Diagnostics]]:
-        return {name: one(name, audit) for name, audit in audits if name in names}
+    def in_turn(names: Sequence[str], run: Runner = _here, context: AuditContext = ctx
+                ) -> dict[str, tuple[list[Finding], Diagnostics]]:
+        looked = {name: lookup(name) for name in names}
+        produced = run({name: todo for name, (_, todo, _) in looked.items() if todo}, context)
+        results = {}
+        for name, (findings, todo, keys) in looked.items():
+            found = Diagnostics()
+            results[name] = (findings, found)
+            if not todo:
+                continue
+            made = produced[name]
+            if isinstance(made, str):  # the audit could not run: say so, never pretend it passed
+                found.error(
+                    "B002",
+                    f"the {name} audit could not run: {made}",
+                    None,
+                    "check that the set-up completed (./run setup); "
+                    "this is not an error in the text",
+                )
+                continue
+            findings.extend(made)
+            by_artifact: dict[str, list[Finding]] = {item.name: [] for item in todo}
+            for finding in made:
+                by_artifact.setdefault(finding.artifact, []).append(finding)
+            for item in todo:
+                # cannot-tell from a missing tool is not cached: it may be installed next time
+                if not any(f.outcome == "cannot-tell" and f.message.startswith("Not checked")
+                           for f in by_artifact[item.name]):
+                    store.put_findings(keys[item.name], by_artifact[item.name])
+        return results
 
     busy = [name for name, _ in audits if groups[name]]
     first = [name for name in busy if name == "html"]
     rest = [name for name in busy if name != "html"]
     results: dict[str, tuple[list[Finding], Diagnostics]] = {}
     if first and rest:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            beside = pool.submit(in_turn, rest)
-            results.update(in_turn(first))
+        done = threading.Event()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            beside = pool.submit(in_turn, rest, _in_child)
+            beside.add_done_callback(lambda _: done.set())
+            results.update(in_turn(first, context=dataclasses.replace(ctx, beside_done=done)))
             results.update(beside.result())
     else:
         results.update(in_turn(busy))
@@ -170,6 +185,73 @@ def run_audits(
         findings.extend(produced)
         diagnostics.extend(found.items)
     return sorted(findings, key=lambda f: (f.artifact, f.check, f.locator, f.outcome))
+
+
+#: how audits are run on the files each has to read: ``run({name: inputs}, ctx)`` gives each
+#: audit's findings, or why it could not run
+Runner = Callable[[Mapping[str, Sequence[AuditInput]], AuditContext],
+                  dict[str, "list[Finding] | str"]]
+
+
+def _here(work: Mapping[str, Sequence[AuditInput]], ctx: AuditContext
+          ) -> dict[str, list[Finding] | str]:
+    """The audits in turn, in this process."""
+    results: dict[str, list[Finding] | str] = {}
+    for name, inputs in work.items():
+        try:
+            results[name] = registry()[name].audit(inputs, ctx)
+        except Exception as exc:
+            results[name] = f"{type(exc).__name__}: {exc}"
+    return results
+
+
+#: the child's program: the parent's import path first (a build may run from a copy of the code
+#: put on sys.path, as the benchmarks do), then the work
+_CHILD = """import pickle, sys
+sys.path[:0] = pickle.load(sys.stdin.buffer)
+from publisher.audit import child_main
+child_main()
+"""
+
+
+def _in_child(work: Mapping[str, Sequence[AuditInput]], ctx: AuditContext
+              ) -> dict[str, list[Finding] | str]:
+    """The audits in turn, in a Python process of their own: what they load (SciPy, the
+    readability dictionaries, decoded audio: ~180 MB that this process would keep to its end)
+    goes away with it. A plain subprocess rather than multiprocessing's, which would import
+    the program's main module again in the child (and a script without a ``__main__`` guard
+    would run its build again there)."""
+    if not work:
+        return {}
+    # the audits read the files from disk: the artifacts go without their bytes (an audio
+    # notice is megabytes), which they would read from the written file if asked
+    light = {name: [item if item.artifact is None else dataclasses.replace(
+        item, artifact=Artifact.stored(
+            StoredBytes(str(item.path), item.artifact.sha256, item.artifact.size),
+            item.artifact.path, item.artifact.media_type, item.artifact.format,
+            service=item.artifact.service, lang=item.artifact.lang, label=item.artifact.label,
+            listed=item.artifact.listed, meta=dict(item.artifact.meta)))
+        for item in inputs] for name, inputs in work.items()}
+    payload = pickle.dumps(sys.path) + pickle.dumps((light, ctx), pickle.HIGHEST_PROTOCOL)
+    done = subprocess.run([sys.executable, "-c", _CHILD], input=payload, capture_output=True,
+                          check=False)
+    try:
+        results: dict[str, list[Finding] | str] = pickle.loads(done.stdout)
+    except Exception:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = lines[-1] if lines else f"exit status {done.returncode}"
+        return {name: f"its process failed: {why}" for name in work}
+    return results
+
+
+def child_main() -> None:
+    """The child of :func:`_in_child`: the work from stdin, the results to stdout (pickled;
+    anything the engines print goes to stderr instead)."""
+    results = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    work, ctx = pickle.load(sys.stdin.buffer)
+    with results:
+        pickle.dump(_here(work, ctx), results, pickle.HIGHEST_PROTOCOL)
 
 
 #: audits that read a file's companions too (the PEF beside a BRF, the VTT beside an MP3)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import pkgutil
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -94,6 +95,12 @@ class AuditContext:
     root: Path | None  # the output root when auditing a build
     #: the build's clock, for checks that depend on the date (review dates); None when unknown
     build_time: dt.datetime | None = None
+    #: set when the audits that run beside this one are done (the website's audit may then use
+    #: the second core); None when none run beside it. Not sent to another process.
+    beside_done: threading.Event | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "beside_done": None}
 
 
 class Audit:

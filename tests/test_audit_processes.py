@@ -1,0 +1,93 @@
+"""Where the audits run: the formats' audits beside the website's in a process of their own, and
+the website's pages shared between browsers. Neither may change a finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import publisher.audit as audit_module
+from publisher.audit import inputs_for_paths, run_audits
+from publisher.audits import AuditContext, AuditInput
+from publisher.audits import html as html_audit
+from publisher.build import BuildResult
+from publisher.config import load_config
+from publisher.diagnostics import Diagnostics
+
+from .conftest import CONTENT
+
+
+def _inputs(out: Path, suffixes: tuple[str, ...], service: str = "library-card"
+            ) -> list[AuditInput]:
+    found = inputs_for_paths([out], Diagnostics())
+    return [item for item in found
+            if item.path.suffix in suffixes and f"/{service}/" in f"/{item.name}"]
+
+
+def _context(out: Path) -> AuditContext:
+    return AuditContext(load_config(CONTENT / "site.yaml", Diagnostics()), out)
+
+
+def test_the_formats_audits_find_in_their_process_what_they_find_here(
+    example_build: tuple[Path, BuildResult],
+) -> None:
+    out, _ = example_build
+    inputs = _inputs(out, (".pdf", ".brf", ".pef", ".mp3", ".vtt"))
+    work = {name: [item for item in inputs if item.path.suffix in audit.suffixes]
+            for name, audit in audit_module.registry().items() if name != "html"}
+    work = {name: items for name, items in work.items() if items}
+    assert set(work) >= {"audio", "braille", "pdf"}
+    here = audit_module._here(work, _context(out))
+    there = audit_module._in_child(work, _context(out))
+    assert set(there) == set(here)
+    for name, findings in here.items():
+        assert not isinstance(findings, str), findings
+        assert findings, name
+        assert [f.to_json() for f in there[name]] == [f.to_json() for f in findings]  # type: ignore[union-attr]
+
+
+def test_an_audit_process_that_fails_is_an_audit_that_could_not_run(
+    example_build: tuple[Path, BuildResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, _ = example_build
+    inputs = _inputs(out, (".brf", ".pdf"))
+    monkeypatch.setattr(audit_module, "_CHILD", "import sys\nsys.exit('the engines are gone')\n")
+    work = {"braille": [i for i in inputs if i.path.suffix == ".brf"],
+            "pdf": [i for i in inputs if i.path.suffix == ".pdf"]}
+    failed = audit_module._in_child(work, _context(out))
+    assert failed == {name: "its process failed: the engines are gone" for name in work}
+    # and such a failure is an error of the build, never findings that pass
+    monkeypatch.setattr(audit_module, "_here", audit_module._in_child)
+    diagnostics = Diagnostics()
+    findings = run_audits(inputs, _context(out), diagnostics)
+    assert findings == []
+    assert sorted(d.code for d in diagnostics.errors) == ["B002", "B002"]
+    assert all("could not run: its process failed: the engines are gone" in d.message
+               for d in diagnostics.errors)
+
+
+def test_two_browsers_find_what_one_finds(
+    example_build: tuple[Path, BuildResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, _ = example_build
+    pages = _inputs(out, (".html",))[:2] + [
+        item for item in inputs_for_paths([out], Diagnostics())
+        if item.name in ("en/index.html", "fr/index.html", "reports/accessibility/index.html")]
+    assert len(pages) == 5
+    monkeypatch.setattr(html_audit, "validate_markup", lambda paths: "not compared here")
+    monkeypatch.setattr(html_audit, "BROWSERS", 1)
+    one = html_audit.AUDIT.audit(pages, _context(out))
+    started: list[int] = []
+    real = html_audit.HtmlAudit._chunk
+
+    def counted(self: html_audit.HtmlAudit, *args: object) -> None:
+        started.append(1)
+        real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(html_audit.HtmlAudit, "_chunk", counted)
+    monkeypatch.setattr(html_audit, "BROWSERS", 2)
+    monkeypatch.setattr(html_audit, "SECOND_BROWSER_PAGES", 1)
+    two = html_audit.AUDIT.audit(pages, _context(out))
+    assert len(started) == 2  # the second browser did join
+    assert [f.to_json() for f in two] == [f.to_json() for f in one]
