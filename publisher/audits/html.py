@@ -24,8 +24,10 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,12 +54,13 @@ REFLOW_WIDTH = 320  # CSS pixels: WCAG 1.4.10, a 1280 px wide window zoomed to 4
 REFLOW_HEIGHT = 256
 NO_JS_SHARE = 0.5  # main content shorter than this share of the scripted page counts as missing
 VNU_TIMEOUT_SECONDS = 600
-#: browsers working at once on a large site, and the pages that make a second one worth starting.
-#: One: a second Chromium costs about 250 MB more at the peak and CPU time of its own (its start,
-#: its share of the machine), and gains wall time only on cores nobody else uses; the validator
-#: already works beside the browser on the second core.
-BROWSERS = 1
-PAGES_PER_BROWSER = 12
+#: browsers working at once: a second joins when the pages left are worth its start and the
+#: second core is free — the validator's Java is done, and so are the audits that run beside
+#: this one (AuditContext.beside_done). It then takes the next page left, largest first: the
+#: report pages' round of a build (a few pages of large tables, audited alone) is where it
+#: gains. Each Chromium holding a large page costs a few hundred MB, so never more than two.
+BROWSERS = 2
+SECOND_BROWSER_PAGES = 3  # pages left, at least, for a second browser to start
 VNU_BATCH = 200  # files per Java run: one run for a site, but never a command line too long
 # Java for one short run that validates files one by one: a capped heap (the checker needs about
 # 130 MB; Java would otherwise size it by the machine's memory), one garbage collector thread, and
@@ -921,14 +924,18 @@ class HtmlAudit(Audit):
         if not inputs:
             return []
         pages: dict[str, list[Finding]] = {item.name: [] for item in inputs}
-        # The validator runs on Java while the browsers work: neither waits for the other. A
-        # large site is shared between browsers (each page is examined on its own, so the
-        # findings do not depend on which browser saw it).
-        browsers = max(1, min(BROWSERS, len(inputs) // PAGES_PER_BROWSER))
-        chunks = [list(inputs[i::browsers]) for i in range(browsers)]
-        with ThreadPoolExecutor(max_workers=1 + browsers) as pool:
+        # The validator runs on Java while the browsers work: neither waits for the other. The
+        # pages are shared between browsers (each page is examined on its own, so the findings
+        # do not depend on which browser saw it): see BROWSERS.
+        left = _Pages(inputs)
+        with ThreadPoolExecutor(max_workers=1 + BROWSERS) as pool:
             validation = pool.submit(validate_markup, [item.path for item in inputs])
-            for done in [pool.submit(self._chunk, chunk, ctx, pages) for chunk in chunks]:
+            browsers = [pool.submit(self._chunk, left, ctx, pages)]
+            while (len(browsers) < BROWSERS and len(left) >= SECOND_BROWSER_PAGES
+                   and _second_core_free(validation, ctx, browsers[0])
+                   and len(left) >= SECOND_BROWSER_PAGES):
+                browsers.append(pool.submit(self._chunk, left, ctx, pages))
+            for done in browsers:
                 done.result()
             markup = validation.result()
         for item in inputs:
@@ -938,12 +945,12 @@ class HtmlAudit(Audit):
                 pages[item.name] += markup_findings(item.name, markup[item.path.resolve()])
         return [finding for item in inputs for finding in pages[item.name]]
 
-    def _chunk(self, chunk: Sequence[AuditInput], ctx: AuditContext,
+    def _chunk(self, chunk: Iterable[AuditInput], ctx: AuditContext,
                pages: dict[str, list[Finding]]) -> None:
         try:
             with Browser() as browser:
                 self._in_browser(browser, chunk, ctx, pages)
-        except BrowserUnavailable as err:
+        except BrowserUnavailable as err:  # raised at the start: every page left goes with it
             for item in chunk:
                 pages[item.name] = _unavailable(item.name, BROWSER_CHECKS, str(err))
 
@@ -996,10 +1003,11 @@ class HtmlAudit(Audit):
     def _in_browser(
         self,
         browser: Browser,
-        inputs: Sequence[AuditInput],
+        inputs: Iterable[AuditInput],
         ctx: AuditContext,
         pages: dict[str, list[Finding]],
     ) -> None:
+        taken: list[AuditInput] = []  # the pages this browser took, in turn
         script = axe_script()
         axe_source = script.read_text(encoding="utf-8") if script.is_file() else None
         style_sheets: dict[str, str | None] = {}
@@ -1008,6 +1016,7 @@ class HtmlAudit(Audit):
         # scripts; it defines window.axe and nothing else until it is run.
         with browser.on_every_page(axe_source) if axe_source else nullcontext():
             for item in inputs:
+                taken.append(item)
                 scripted = self._page(browser, item, ctx, pages[item.name], axe_source is not None)
                 if scripted is None:
                     continue
@@ -1020,7 +1029,7 @@ class HtmlAudit(Audit):
         # One pass with scripts off for the pages that need it: switching costs a DevTools call
         # each way.
         with browser.scripts_disabled():
-            for item in inputs:
+            for item in taken:
                 if item.name not in reload:
                     continue
                 try:
@@ -1032,6 +1041,45 @@ class HtmlAudit(Audit):
                     )
                     continue
                 pages[item.name].append(no_js_finding(item.name, reload[item.name], plain))
+
+
+class _Pages:
+    """The pages left to examine, shared between browsers: each takes the next one, the largest
+    first (so that no browser is left with a large page at the end while the other waits)."""
+
+    def __init__(self, inputs: Sequence[AuditInput]) -> None:
+        self._left = sorted(inputs, key=lambda item: (-_size(item.path), item.name))
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._left)
+
+    def __iter__(self) -> Iterator[AuditInput]:
+        while True:
+            with self._lock:
+                if not self._left:
+                    return
+                item = self._left.pop(0)
+            yield item
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _second_core_free(validation: Future[Any], ctx: AuditContext, first: Future[None]) -> bool:
+    """Wait until the validator is done and the audits beside this one too (the second core is
+    then free); False when the first browser finished meanwhile (no page is left)."""
+    while not first.done():
+        beside = ctx.beside_done
+        if validation.done() and (beside is None or beside.is_set()):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 AUDIT = HtmlAudit()
