@@ -111,7 +111,8 @@ def run_audits(
     clock = ctx.build_time.isoformat() if ctx.build_time else ""
     neighbours = digest(list(paths))
     audits = sorted(registry().items())
-    groups = {name: [item for item in inputs if item.path.suffix.lower() in audit.suffixes]
+    groups = {name: [item for item in inputs
+                     if item.path.suffix.lower() in audit.suffixes and audit.reads(item)]
               for name, audit in audits}
 
     def lookup(name: str) -> tuple[list[Finding], list[AuditInput], dict[str, str]]:

@@ -112,6 +112,11 @@ class Audit:
     def audit(self, inputs: Sequence[AuditInput], ctx: AuditContext) -> list[Finding]:
         raise NotImplementedError
 
+    def reads(self, item: AuditInput) -> bool:
+        """Whether this audit has anything to say of a file of one of its suffixes (the others
+        are not handed to it)."""
+        return True
+
 
 @cache
 def registry() -> dict[str, Audit]:

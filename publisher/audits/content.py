@@ -218,14 +218,15 @@ class ContentAudit(Audit):
     name = "content"
     suffixes = (".html",)
 
+    def reads(self, item: AuditInput) -> bool:
+        """The service pages of our own build: their source is known."""
+        return (item.document is not None and item.artifact is not None
+                and item.artifact.format == "html")
+
     def audit(self, inputs: Sequence[AuditInput], ctx: AuditContext) -> list[Finding]:
         if ctx.config is None:
             return []
-        pages = [
-            item for item in inputs
-            if item.document is not None and item.artifact is not None
-            and item.artifact.format == "html"
-        ]
+        pages = [item for item in inputs if self.reads(item)]
         today = build_date(pages, ctx)
         options = ctx.config.plain_language
         findings: list[Finding] = []
