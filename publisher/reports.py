@@ -444,6 +444,9 @@ def render_reports(
             for summary in members
         ]
         title = members[0].service or default.locale.gettext("Site pages")
+        if not members[0].service and members[0].lang:
+            names = {language.code: language.name for language in config.languages}
+            title = f"{title} ({names.get(members[0].lang, members[0].lang)})"
         out.append(page(path, "artifact.html", default, title=title, sections=sections,
                         index_url=relative(path, index_path)))
         store.put_object("pages", key, out[-1])
@@ -488,7 +491,12 @@ def render_reports(
 
 
 def _detail_page(summary: ArtifactSummary) -> str:
-    return f"{REPORT_DIR}/details/{summary.service or 'site-pages'}.html"
+    """A service's files on one page; the site's own pages on one page per language (and one
+    for those of no language): a single page of them all held as many findings as all the
+    services' pages together, and took its audit longest, alone, at the end of the build."""
+    if summary.service:
+        return f"{REPORT_DIR}/details/{summary.service}.html"
+    return f"{REPORT_DIR}/details/site-pages{'-' + summary.lang if summary.lang else ''}.html"
 
 
 def _format_order(name: str) -> tuple[int, str]:
