@@ -447,8 +447,12 @@ def render_reports(
         if not members[0].service and members[0].lang:
             names = {language.code: language.name for language in config.languages}
             title = f"{title} ({names.get(members[0].lang, members[0].lang)})"
+        # the criteria of each check once for the page, not on each of its hundreds of rows
+        # (which made the page twice as heavy to read, validate and audit)
+        legend = sorted({(f.check, f.criteria) for m in members for f in m.findings},
+                        key=lambda item: (item[0], repr(item[1])))
         out.append(page(path, "artifact.html", default, title=title, sections=sections,
-                        index_url=relative(path, index_path)))
+                        index_url=relative(path, index_path), legend=legend))
         store.put_object("pages", key, out[-1])
     # the machine-readable reports say what the index says of every file: the same key
     machine: list[tuple[str, str, str, Callable[[], bytes]]] = [
