@@ -54,12 +54,14 @@ REFLOW_WIDTH = 320  # CSS pixels: WCAG 1.4.10, a 1280 px wide window zoomed to 4
 REFLOW_HEIGHT = 256
 NO_JS_SHARE = 0.5  # main content shorter than this share of the scripted page counts as missing
 VNU_TIMEOUT_SECONDS = 600
-#: browsers working at once: a second joins when the pages left are worth its start and the
-#: second core is free — the validator's Java is done, and so are the audits that run beside
-#: this one (AuditContext.beside_done). It then takes the next page left, largest first: the
-#: report pages' round of a build (a few pages of large tables, audited alone) is where it
-#: gains. Each Chromium holding a large page costs a few hundred MB, so never more than two.
-BROWSERS = 2
+#: browsers working at once. A second one joins when the pages left are worth its start and
+#: the second core is free — the validator's Java is done, and so are the audits that run beside
+#: this one (AuditContext.beside_done) — and takes the next page left, largest first. Measured
+#: (benchmarks/bench_build.py): the audited 20-service website 82 -> 74 s and the report pages'
+#: round of the full build 18 -> 15 s, but each Chromium holds ~400 MB of pages, and the
+#: build's peak went 786 -> 941-971 MB, close to the 1 GiB a build of the benchmark catalogue
+#: must stay under. So one, by default.
+BROWSERS = 1
 SECOND_BROWSER_PAGES = 3  # pages left, at least, for a second browser to start
 VNU_BATCH = 200  # files per Java run: one run for a site, but never a command line too long
 # Java for one short run that validates files one by one: a capped heap (the checker needs about
