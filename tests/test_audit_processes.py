@@ -1,5 +1,5 @@
 """Where the audits run: the formats' audits beside the website's in a process of their own, and
-the website's pages shared between browsers. Neither may change a finding."""
+the website's pages shared between two tabs of the browser. Neither may change a finding."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import publisher.audit as audit_module
 from publisher.audit import inputs_for_paths, run_audits
 from publisher.audits import AuditContext, AuditInput
 from publisher.audits import html as html_audit
+from publisher.browser import Browser
 from publisher.build import BuildResult
 from publisher.config import load_config
 from publisher.diagnostics import Diagnostics
@@ -67,7 +68,7 @@ def test_an_audit_process_that_fails_is_an_audit_that_could_not_run(
                for d in diagnostics.errors)
 
 
-def test_two_browsers_find_what_one_finds(
+def test_two_tabs_find_what_one_finds(
     example_build: tuple[Path, BuildResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out, _ = example_build
@@ -78,16 +79,16 @@ def test_two_browsers_find_what_one_finds(
     monkeypatch.setattr(html_audit, "validate_markup", lambda paths: "not compared here")
     monkeypatch.setattr(html_audit, "BROWSERS", 1)
     one = html_audit.AUDIT.audit(pages, _context(out))
-    started: list[int] = []
-    real = html_audit.HtmlAudit._chunk
+    started: list[str] = []
+    real = html_audit.HtmlAudit._work
 
-    def counted(self: html_audit.HtmlAudit, *args: object) -> None:
-        started.append(1)
-        real(self, *args)  # type: ignore[arg-type]
+    def counted(self: html_audit.HtmlAudit, browser: Browser, *args: object) -> None:
+        started.append(type(browser).__name__)
+        real(self, browser, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(html_audit.HtmlAudit, "_chunk", counted)
+    monkeypatch.setattr(html_audit.HtmlAudit, "_work", counted)
     monkeypatch.setattr(html_audit, "BROWSERS", 2)
     monkeypatch.setattr(html_audit, "SECOND_BROWSER_PAGES", 1)
     two = html_audit.AUDIT.audit(pages, _context(out))
-    assert len(started) == 2  # the second browser did join
+    assert started == ["Browser", "Tab"]  # the second tab did join
     assert [f.to_json() for f in two] == [f.to_json() for f in one]

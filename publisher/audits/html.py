@@ -47,21 +47,20 @@ from publisher.audits import (
     Impact,
     Outcome,
 )
-from publisher.browser import Browser, BrowserUnavailable
+from publisher.browser import Browser, BrowserUnavailable, Tab
 
 AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice")
 REFLOW_WIDTH = 320  # CSS pixels: WCAG 1.4.10, a 1280 px wide window zoomed to 400 %
 REFLOW_HEIGHT = 256
 NO_JS_SHARE = 0.5  # main content shorter than this share of the scripted page counts as missing
 VNU_TIMEOUT_SECONDS = 600
-#: browsers working at once. A second one joins when the pages left are worth its start and
-#: the second core is free — the validator's Java is done, and so are the audits that run beside
-#: this one (AuditContext.beside_done) — and takes the next page left, largest first. Measured
-#: (benchmarks/bench_build.py): the audited 20-service website 82 -> 74 s and the report pages'
-#: round of the full build 18 -> 15 s, but each Chromium holds ~400 MB of pages, and the
-#: build's peak went 786 -> 941-971 MB, close to the 1 GiB a build of the benchmark catalogue
-#: must stay under. So one, by default.
-BROWSERS = 1
+#: tabs working at once, each in a renderer process of its own. A second one joins when the
+#: pages left are worth it and the second core is free — the validator's Java is done, and so
+#: are the audits that run beside this one (AuditContext.beside_done) — and takes the next page
+#: left, largest first. It is a tab of the same Chromium (see publisher.browser.Tab): a second
+#: browser made the audited 20-service benchmark 82 -> 74 s but took the build's peak memory
+#: 786 -> 941-971 MB (each Chromium held ~400 MB), too close to the 1 GiB target.
+BROWSERS = 2
 SECOND_BROWSER_PAGES = 3  # pages left, at least, for a second browser to start
 VNU_BATCH = 200  # files per Java run: one run for a site, but never a command line too long
 # Java for one short run that validates files one by one: a capped heap (the checker needs about
@@ -932,13 +931,18 @@ class HtmlAudit(Audit):
         left = _Pages(inputs)
         with ThreadPoolExecutor(max_workers=1 + BROWSERS) as pool:
             validation = pool.submit(validate_markup, [item.path for item in inputs])
-            browsers = [pool.submit(self._chunk, left, ctx, pages)]
-            while (len(browsers) < BROWSERS and len(left) >= SECOND_BROWSER_PAGES
-                   and _second_core_free(validation, ctx, browsers[0])
-                   and len(left) >= SECOND_BROWSER_PAGES):
-                browsers.append(pool.submit(self._chunk, left, ctx, pages))
-            for done in browsers:
-                done.result()
+            try:
+                with Browser() as browser:
+                    tabs = [pool.submit(self._work, browser, left, ctx, pages)]
+                    while (len(tabs) < BROWSERS and len(left) >= SECOND_BROWSER_PAGES
+                           and _second_core_free(validation, ctx, tabs[0])
+                           and len(left) >= SECOND_BROWSER_PAGES):
+                        tabs.append(pool.submit(self._work, Tab(browser), left, ctx, pages))
+                    for done in tabs:
+                        done.result()
+            except BrowserUnavailable as err:  # raised at the start: no page was examined
+                for item in left:
+                    pages[item.name] = _unavailable(item.name, BROWSER_CHECKS, str(err))
             markup = validation.result()
         for item in inputs:
             if isinstance(markup, str):
@@ -947,14 +951,18 @@ class HtmlAudit(Audit):
                 pages[item.name] += markup_findings(item.name, markup[item.path.resolve()])
         return [finding for item in inputs for finding in pages[item.name]]
 
-    def _chunk(self, chunk: Iterable[AuditInput], ctx: AuditContext,
-               pages: dict[str, list[Finding]]) -> None:
+    def _work(self, browser: Browser, left: Iterable[AuditInput], ctx: AuditContext,
+              pages: dict[str, list[Finding]]) -> None:
+        """Examine pages from ``left`` until none is left: in the started browser, or in a
+        :class:`Tab` of it (which, if it cannot open, leaves the pages to the browser)."""
+        if not isinstance(browser, Tab):
+            self._in_browser(browser, left, ctx, pages)
+            return
         try:
-            with Browser() as browser:
-                self._in_browser(browser, chunk, ctx, pages)
-        except BrowserUnavailable as err:  # raised at the start: every page left goes with it
-            for item in chunk:
-                pages[item.name] = _unavailable(item.name, BROWSER_CHECKS, str(err))
+            with browser:
+                self._in_browser(browser, left, ctx, pages)
+        except BrowserUnavailable:
+            return
 
     def _page(
         self,
