@@ -254,7 +254,9 @@ class Store:
         """An entry that could not be read back: a miss, and gone from the next pack."""
         self._kept[kind].pop(key, None)
 
-    def get_artifacts(self, key: str) -> tuple[list[Artifact], list[Diagnostic]] | None:
+    def get_artifacts(self, key: str
+                      ) -> tuple[list[Artifact], list[Diagnostic], set[str]] | None:
+        """A task's artifacts, its diagnostics and the interface strings it found missing."""
         raw = self._get("tasks", key)
         if raw is None:
             return None
@@ -276,10 +278,12 @@ class Store:
         except (OSError, ValueError, KeyError, TypeError):
             self._drop("tasks", key)
             return None
-        return artifacts, [diagnostic_from_json(d) for d in data["diagnostics"]]
+        return (artifacts, [diagnostic_from_json(d) for d in data["diagnostics"]],
+                set(data["missing"]))
 
     def put_artifacts(
-        self, key: str, artifacts: Sequence[Artifact], diagnostics: Iterable[Diagnostic]
+        self, key: str, artifacts: Sequence[Artifact], diagnostics: Iterable[Diagnostic],
+        missing: Iterable[str] = (),
     ) -> None:
         if self.root is None:
             return
@@ -295,7 +299,8 @@ class Store:
                 "format": artifact.format, "service": artifact.service, "lang": artifact.lang,
                 "label": artifact.label, "listed": artifact.listed, "meta": dict(artifact.meta),
             })
-        entry = {"artifacts": items, "diagnostics": [diagnostic_to_json(d) for d in diagnostics]}
+        entry = {"artifacts": items, "diagnostics": [diagnostic_to_json(d) for d in diagnostics],
+                 "missing": sorted(missing)}
         self._put("tasks", key, json.dumps(entry, sort_keys=True).encode())
 
     def get_findings(self, key: str) -> list[Finding] | None:

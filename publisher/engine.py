@@ -22,7 +22,7 @@ import gc
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -130,27 +130,46 @@ def render_task(spec: BuildSpec, task: Task, alternates: tuple[Artifact, ...]) -
                       time.perf_counter() - started, failed)
 
 
-def _memo(store: Store, writer_key: str) -> Memo:
-    """A writer's memo (see :class:`RenderContext`) backed by the build's cache."""
+def _memo(store: Store, writer_key: str, locales: Mapping[str, Locale]) -> Memo:
+    """A writer's memo (see :class:`RenderContext`) backed by the build's cache. The interface
+    strings the computation found missing from the catalogues (of the pass's ``locales``: a
+    computation may read any language's) are kept with its value, and recorded again when the
+    value is taken from the cache: the build warns of them each time, not only when it
+    computes."""
 
     def memo(key: str, compute: Callable[[], Any]) -> Any:
         full = digest("memo", writer_key, key)
-        value = store.get_object("memo", full)
-        if value is None:
+        kept = store.get_object("memo", full)
+        if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], dict):
+            value, missing = kept
+        else:
+            before = {lang: set(locale.missing) for lang, locale in locales.items()}
             value = compute()
-            store.put_object("memo", full, value)
+            missing = {lang: sorted(locale.missing - before[lang])
+                       for lang, locale in locales.items() if locale.missing - before[lang]}
+            store.put_object("memo", full, (value, missing))
+        for lang, strings in missing.items():
+            locales[lang].missing.update(strings)
         return value
 
     return memo
 
 
 def _context(state: _State, lang: str, options: Options,
-             alternates: tuple[Artifact, ...] = (), memo: Memo = compute_now) -> RenderContext:
+             alternates: tuple[Artifact, ...] = (),
+             memo_in: tuple[Store, str, dict[str, Locale]] | None = None) -> RenderContext:
+    """A render context; with ``memo_in`` (the build's cache, a writer's key and the locales of
+    the writer's pass, this one's among them) its memo keeps what it computes in the cache."""
     config = state.site.config
+    memo: Memo = compute_now
+    if memo_in is None:
+        locale = Locale(lang, config.language(lang).direction)
+    else:
+        locale, memo = memo_in[2][lang], _memo(*memo_in)
     return RenderContext(
         config=config,
         language=config.language(lang),
-        locale=Locale(lang, config.language(lang).direction),
+        locale=locale,
         build_time=state.spec.build_time,
         formats_dir=state.spec.templates,
         content_dir=state.spec.content_dir,
@@ -375,7 +394,8 @@ def run_plan(
         if result.failed:
             outcome.failed += 1
         elif not result.cached:
-            store.put_artifacts(key, result.artifacts, result.diagnostics)
+            store.put_artifacts(key, result.artifacts, result.diagnostics,
+                                result.missing_strings)
         if result.cached:
             outcome.cached += 1
         else:
@@ -394,7 +414,7 @@ def run_plan(
         key = keys.document(task, doc, alternates)
         cached = store.get_artifacts(key)
         if cached is not None:
-            finished(TaskResult(task, cached[0], cached[1], set(), 0.0, cached=True), key)
+            finished(TaskResult(task, *cached, 0.0, cached=True), key)
             return
         missed.append((task, alternates, key))
 
@@ -486,7 +506,10 @@ def _site_pass(name: str, chosen: tuple[Writer, Options], site: Site, store: Sto
     """One writer's site-wide pages (or, with ``unread``, its unread site outputs)."""
     writer, options = chosen
     assert _STATE is not None
-    contexts = {lang: _context(_STATE, lang, options, memo=_memo(store, writer_key))
+    config = site.config
+    locales = {lang: Locale(lang, config.language(lang).direction)
+               for lang in config.language_codes}
+    contexts = {lang: _context(_STATE, lang, options, memo_in=(store, writer_key, locales))
                 for lang in site.config.language_codes}
     started = time.perf_counter()
     failure = None

@@ -511,3 +511,43 @@ def test_a_load_that_parsed_many_files_leaves_no_garbage(monkeypatch: pytest.Mon
     monkeypatch.setattr(load, "COLLECT_AFTER_PARSES", 0)
     assert load.load_site(CONTENT, Diagnostics()) is not None
     assert gc.collect() == 0
+
+
+def test_a_rebuild_warns_of_the_same_missing_interface_strings(tmp_path: Path) -> None:
+    """Pages taken from the cache (a service's page, a language's catalogue) still say which
+    interface strings their language's catalogue lacks: the warnings do not depend on what the
+    cache held."""
+    folder = tmp_path / "content"
+    for lang in ("en", "de"):
+        (folder / lang).mkdir(parents=True)
+    (folder / "site.yaml").write_text(
+        "organisation:\n  en: Test Town\n  de: Teststadt\n"
+        "base_url: https://test.example/\ndefault_language: en\n"
+        "languages:\n  - code: en\n    name: English\n  - code: de\n    name: Deutsch\n"
+        "accessibility_contact:\n  email: a11y@test.example\n"
+        "topics:\n  transport:\n    en: Transport\n    de: Verkehr\n", encoding="utf-8")
+    for id in ("one", "two"):
+        (folder / "en" / f"{id}.md").write_text(
+            service_text(id=id, title=f"Service {id}", body="## What it is\n\nSome text.\n"),
+            encoding="utf-8")
+        (folder / "de" / f"{id}.md").write_text(
+            service_text(id=id, title=f"Dienst {id}", body="## Was es ist\n\nEin Text.\n"),
+            encoding="utf-8")
+
+    def build_it() -> tuple[list[str], int]:
+        result = build(BuildOptions(content_dir=folder, out_dir=tmp_path / "site",
+                                    cache_dir=tmp_path / "cache", formats=["html"], audit=False,
+                                    jobs=1))
+        assert result.published, [d.format() for d in result.diagnostics.errors]
+        return sorted(d.message for d in result.diagnostics.warnings
+                      if d.code == "I001"), result.cached_tasks
+
+    first, cached = build_it()
+    assert cached == 0 and first and all("no 'de' translation" in m for m in first)
+    # an edit of one English page: the German pages and the German catalogue come from the cache
+    page = folder / "en" / "one.md"
+    page.write_text(page.read_text(encoding="utf-8").replace("Some text.", "Other text."),
+                    encoding="utf-8")
+    again, cached = build_it()
+    assert cached > 0
+    assert again == first
