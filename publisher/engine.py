@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.cache import Store, code_version, digest, folder_digest
+from publisher.config import SiteConfig
 from publisher.diagnostics import Diagnostic, Diagnostics, Severity
 from publisher.i18n import Locale
 from publisher.model import Document
@@ -145,8 +146,11 @@ def _memo(store: Store, writer_key: str, locales: Mapping[str, Locale]) -> Memo:
         else:
             before = {lang: set(locale.missing) for lang, locale in locales.items()}
             value = compute()
-            missing = {lang: sorted(locale.missing - before[lang])
-                       for lang, locale in locales.items() if locale.missing - before[lang]}
+            missing = {}
+            for lang, locale in locales.items():
+                new = locale.missing - before[lang]
+                if new:
+                    missing[lang] = sorted(new)
             store.put_object("memo", full, (value, missing))
         for lang, strings in missing.items():
             locales[lang].missing.update(strings)
@@ -155,21 +159,18 @@ def _memo(store: Store, writer_key: str, locales: Mapping[str, Locale]) -> Memo:
     return memo
 
 
+def _locale(config: SiteConfig, lang: str) -> Locale:
+    return Locale(lang, config.language(lang).direction)
+
+
 def _context(state: _State, lang: str, options: Options,
-             alternates: tuple[Artifact, ...] = (),
-             memo_in: tuple[Store, str, dict[str, Locale]] | None = None) -> RenderContext:
-    """A render context; with ``memo_in`` (the build's cache, a writer's key and the locales of
-    the writer's pass, this one's among them) its memo keeps what it computes in the cache."""
+             alternates: tuple[Artifact, ...] = (), memo: Memo = compute_now,
+             locale: Locale | None = None) -> RenderContext:
     config = state.site.config
-    memo: Memo = compute_now
-    if memo_in is None:
-        locale = Locale(lang, config.language(lang).direction)
-    else:
-        locale, memo = memo_in[2][lang], _memo(*memo_in)
     return RenderContext(
         config=config,
         language=config.language(lang),
-        locale=locale,
+        locale=locale or _locale(config, lang),
         build_time=state.spec.build_time,
         formats_dir=state.spec.templates,
         content_dir=state.spec.content_dir,
@@ -506,11 +507,11 @@ def _site_pass(name: str, chosen: tuple[Writer, Options], site: Site, store: Sto
     """One writer's site-wide pages (or, with ``unread``, its unread site outputs)."""
     writer, options = chosen
     assert _STATE is not None
-    config = site.config
-    locales = {lang: Locale(lang, config.language(lang).direction)
-               for lang in config.language_codes}
-    contexts = {lang: _context(_STATE, lang, options, memo_in=(store, writer_key, locales))
-                for lang in site.config.language_codes}
+    # one memo for the pass, which knows every language's locale (see _memo)
+    locales = {lang: _locale(site.config, lang) for lang in site.config.language_codes}
+    memo = _memo(store, writer_key, locales)
+    contexts = {lang: _context(_STATE, lang, options, memo=memo, locale=locale)
+                for lang, locale in locales.items()}
     started = time.perf_counter()
     failure = None
     try:
