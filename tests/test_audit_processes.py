@@ -80,13 +80,13 @@ def test_two_tabs_find_what_one_finds(
     monkeypatch.setattr(html_audit, "BROWSERS", 1)
     one = html_audit.AUDIT.audit(pages, _context(out))
     started: list[str] = []
-    real = html_audit.HtmlAudit._work
+    real = html_audit.HtmlAudit._in_browser
 
     def counted(self: html_audit.HtmlAudit, browser: Browser, *args: object) -> None:
         started.append(type(browser).__name__)
         real(self, browser, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(html_audit.HtmlAudit, "_work", counted)
+    monkeypatch.setattr(html_audit.HtmlAudit, "_in_browser", counted)
     monkeypatch.setattr(html_audit, "BROWSERS", 2)
     monkeypatch.setattr(html_audit, "SECOND_BROWSER_PAGES", 1)
     two = html_audit.AUDIT.audit(pages, _context(out))

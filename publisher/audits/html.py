@@ -933,11 +933,12 @@ class HtmlAudit(Audit):
             validation = pool.submit(validate_markup, [item.path for item in inputs])
             try:
                 with Browser() as browser:
-                    tabs = [pool.submit(self._work, browser, left, ctx, pages)]
+                    tabs = [pool.submit(self._in_browser, browser, left, ctx, pages)]
+                    # enough pages left to wait for the second core, and still after the wait
                     while (len(tabs) < BROWSERS and len(left) >= SECOND_BROWSER_PAGES
                            and _second_core_free(validation, ctx, tabs[0])
                            and len(left) >= SECOND_BROWSER_PAGES):
-                        tabs.append(pool.submit(self._work, Tab(browser), left, ctx, pages))
+                        tabs.append(pool.submit(self._in_tab, Tab(browser), left, ctx, pages))
                     for done in tabs:
                         done.result()
             except BrowserUnavailable as err:  # raised at the start: no page was examined
@@ -951,16 +952,12 @@ class HtmlAudit(Audit):
                 pages[item.name] += markup_findings(item.name, markup[item.path.resolve()])
         return [finding for item in inputs for finding in pages[item.name]]
 
-    def _work(self, browser: Browser, left: Iterable[AuditInput], ctx: AuditContext,
-              pages: dict[str, list[Finding]]) -> None:
-        """Examine pages from ``left`` until none is left: in the started browser, or in a
-        :class:`Tab` of it (which, if it cannot open, leaves the pages to the browser)."""
-        if not isinstance(browser, Tab):
-            self._in_browser(browser, left, ctx, pages)
-            return
+    def _in_tab(self, tab: Tab, left: Iterable[AuditInput], ctx: AuditContext,
+                pages: dict[str, list[Finding]]) -> None:
+        """Pages from ``left`` in a second tab; one that cannot open leaves them to the first."""
         try:
-            with browser:
-                self._in_browser(browser, left, ctx, pages)
+            with tab:
+                self._in_browser(tab, left, ctx, pages)
         except BrowserUnavailable:
             return
 
