@@ -141,3 +141,26 @@ def test_publish_audit_on_someone_elses_pages(
     assert (report_dir / "earl.jsonld").is_file() and (report_dir / "junit.xml").is_file()
     good = ROOT / "tests" / "fixtures" / "defects" / "good.html"
     assert main(["audit", str(good), "--report", str(tmp_path / "good")]) == EXIT_OK
+
+
+def test_detail_pages_per_language_name_every_checks_criteria_once(
+    example_html: tuple[Path, BuildResult],
+) -> None:
+    out, result = example_html
+    details = out / REPORTS / "details"
+    site_pages = sorted(p.name for p in details.glob("site-pages*.html"))
+    assert site_pages == ["site-pages-ar.html", "site-pages-en.html", "site-pages-fr.html",
+                          "site-pages.html"]
+    for page in details.glob("*.html"):
+        tree = lxml_html.fromstring(page.read_bytes())
+        tables = tree.xpath("//table")
+        legend = tables[-1]
+        named = [code.text for code in legend.xpath(".//tbody/tr/td[1]/code")]
+        used = {code.text for table in tables[:-1]
+                for code in table.xpath(".//tbody/tr/td[2]/code")}
+        assert used and set(named) == used, page.name  # every check of the page has its row
+        assert tree.xpath("//th[.='Criteria']") == legend.xpath(".//th[.='Criteria']")
+    # the index links each site page's findings to the page of its language
+    index = (out / REPORTS / "index.html").read_text(encoding="utf-8")
+    assert 'details/site-pages-fr.html#fr-index-html"' in index
+    assert result.audited
