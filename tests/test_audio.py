@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 import shutil
 import subprocess
@@ -512,6 +513,54 @@ def test_audit_catches_a_notice_too_loud(rendered: dict[str, Any], copy: dict[st
     assert _check(findings, "audio.true-peak") == "failed"
     # re-encoded without tags: the ID3 check fails too
     assert _check(findings, "audio.id3-tags") == "failed"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_the_writers_proof_is_what_the_audit_would_measure(
+    rendered: dict[str, Any], lang: str
+) -> None:
+    """The figures the writer keeps of its MP3 are exactly those of a fresh decoding."""
+    mp3 = next(a for a in rendered[lang]["artifacts"] if a.format == "mp3")
+    kept = audio_writer.Sound.from_meta(mp3.meta["sound"])
+    assert kept is not None
+    assert kept == audio_writer.measure(*audio_writer.decode(rendered[lang]["paths"]["mp3"]))
+    # and through the artifact's JSON, as the cache keeps it
+    assert audio_writer.Sound.from_meta(json.loads(json.dumps(mp3.meta["sound"]))) == kept
+
+
+def _audit_with_artifact(mp3: Path, artifact: Artifact, doc: Document) -> list[Finding]:
+    return AUDIT.audit([AuditInput(mp3, mp3.name, artifact, doc)], AuditContext(CONFIG, None))
+
+
+def _sound_findings(findings: list[Finding]) -> list[tuple[str, str, str, str]]:
+    return [(f.check, f.outcome, f.message, repr(sorted(f.figures.items()))) for f in findings]
+
+
+@pytest.mark.slow
+def test_the_audit_takes_the_writers_figures_only_for_the_same_bytes(
+    rendered: dict[str, Any], copy: dict[str, Path]
+) -> None:
+    case = rendered["en"]
+    mp3 = copy["mp3"]
+    artifact = next(a for a in case["artifacts"] if a.format == "mp3")
+    fresh = audit([mp3], case["doc"])
+    assert _sound_findings(_audit_with_artifact(mp3, artifact, case["doc"])) == \
+        _sound_findings(fresh)
+    # the figures kept with the artifact are what the audit judges the same bytes by (here
+    # altered, to see that they are the ones used) ...
+    loud = dict(artifact.meta, sound={**artifact.meta["sound"], "loudness": -40.0})
+    doctored = dataclasses.replace(artifact, meta=loud)
+    assert _check(_audit_with_artifact(mp3, doctored, case["doc"]), "audio.loudness") == \
+        "failed"
+    # ... but a file changed since (louder here) is decoded and measured itself
+    source = mp3.with_name("source.mp3")
+    mp3.replace(source)
+    _ffmpeg("-i", str(source), "-af", "volume=8dB", "-c:a", "libmp3lame", str(mp3))
+    changed = _audit_with_artifact(mp3, artifact, case["doc"])
+    assert _sound_findings(changed) == _sound_findings(audit([mp3], case["doc"]))
+    assert _check(changed, "audio.loudness") == "failed"
+    assert _check(changed, "audio.true-peak") == "failed"
 
 
 @pytest.mark.slow

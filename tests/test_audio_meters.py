@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy import ndimage, signal
 
-from publisher.audits.audio import SILENCE_DBFS, longest_silence
 from publisher.writers import audio as audio_writer
+from publisher.writers.audio import SILENCE_DBFS, longest_silence
 
 RATE = 22050
 

@@ -11,13 +11,13 @@ its file: duration, words a minute, loudness, true peak.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from mutagen.id3 import ID3, ID3NoHeaderError
 
 from publisher.audits import Audit, AuditContext, AuditInput, Criteria, Finding, Impact, Outcome
@@ -27,16 +27,15 @@ from publisher.writers.audio import (
     ISO_639_2,
     AudioOptions,
     Cue,
+    Sound,
     decode,
     expected_duration,
-    integrated_loudness,
+    measure,
     parse_vtt,
-    true_peak,
 )
 
 PACE_TOLERANCE = 0.35
 MAX_SILENCE_SECONDS = 3.0
-SILENCE_DBFS = -50.0  # a 50 ms frame quieter than this is silence
 CUE_SLACK = 0.05  # seconds: MP3 frames round the end of the sound
 
 # What each check evidences. WCAG 1.2.1 asks an audio-only recording for a text alternative
@@ -93,25 +92,6 @@ def _stamp(seconds: float) -> str:
     return f"{int(minutes // 60):02d}:{int(minutes % 60):02d}:{secs:06.3f}"
 
 
-def longest_silence(samples: np.ndarray[Any, Any], rate: int) -> tuple[float, float]:
-    """The longest run of silent 50 ms frames: (start, length) in seconds."""
-    frame = max(1, rate // 20)
-    count = len(samples) // frame
-    if count == 0:
-        return 0.0, len(samples) / rate
-    frames = samples[: count * frame].reshape(count, frame)
-    rms = np.sqrt(np.mean(frames**2, axis=1))
-    silent = rms < 10 ** (SILENCE_DBFS / 20)
-    # runs of silent frames: where silence starts and ends (the first longest run wins)
-    edges = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    if len(starts) == 0:
-        return 0.0, 0.0
-    longest = int(np.argmax(ends - starts))
-    best_start, best_length = int(starts[longest]), int(ends[longest] - starts[longest])
-    return best_start * frame / rate, best_length * frame / rate
-
-
 def _normal(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
@@ -162,29 +142,29 @@ class AudioAudit(Audit):
     def _mp3(self, item: AuditInput, options: AudioOptions, ctx: AuditContext) -> list[Finding]:
         figures: dict[str, Any] = {}
         report = _Report(item.name, figures)
-        try:
-            samples, rate = decode(item.path)
-        except ValueError as exc:
-            report.add("audio.decodes", False, f"The file does not decode as audio: {exc}.",
-                       SOUND, "critical")
-            return report.findings
-        duration = len(samples) / rate if rate else 0.0
+        sound = self._proven(item)
+        if sound is None:
+            try:
+                sound = measure(*decode(item.path))
+            except ValueError as exc:
+                report.add("audio.decodes", False, f"The file does not decode as audio: {exc}.",
+                           SOUND, "critical")
+                return report.findings
+        duration = sound.duration
         figures["duration_seconds"] = round(duration, 2)
-        if duration < 0.5 or not np.any(np.abs(samples) > 10 ** (SILENCE_DBFS / 20)):
+        if duration < 0.5 or not sound.audible:
             report.add("audio.decodes", False,
                        f"The notice is empty: {duration:.2f} s with no sound.", SOUND, "critical")
             return report.findings
         report.add("audio.decodes", True, f"The notice decodes: {duration:.1f} s of sound.",
                    SOUND)
 
-        loudness = integrated_loudness(samples, rate)
-        peak = true_peak(samples, rate)
-        figures["loudness_lufs"] = round(loudness, 2)
-        figures["true_peak_dbtp"] = round(peak, 2)
+        figures["loudness_lufs"] = round(sound.loudness, 2)
+        figures["true_peak_dbtp"] = round(sound.peak, 2)
         sentences = self._script(item, ctx)
         self._pace(report, sentences, duration, options)
-        self._silence(report, samples, rate)
-        self._loudness(report, loudness, peak, options)
+        self._silence(report, sound)
+        self._loudness(report, sound.loudness, sound.peak, options)
         self._captions(report, item.path.with_suffix(".vtt"), sentences, duration)
         self._transcript(report, item.path, sentences)
         self._tags(report, item)
@@ -216,8 +196,29 @@ class AudioAudit(Audit):
                                    "wrong."),
             SOUND, "serious")
 
-    def _silence(self, report: _Report, samples: np.ndarray[Any, Any], rate: int) -> None:
-        start, length = longest_silence(samples, rate)
+    @staticmethod
+    def _proven(item: AuditInput) -> Sound | None:
+        """The figures the audio writer measured of this notice when it proved it, if the file
+        holds exactly the bytes it made (by SHA-256); None otherwise, and the file is decoded.
+
+        The writer decodes the MP3 it made and measures it with :func:`measure` — the same
+        ffmpeg call and the same meters as below, on the same bytes, so the same figures (a
+        test keeps it so). Doing it again would cost ~0.8 s of CPU a notice for nothing; a file
+        changed after the build (or from elsewhere) does not match and is measured here."""
+        artifact = item.artifact
+        if artifact is None:
+            return None
+        sound = Sound.from_meta(artifact.meta.get("sound"))
+        if sound is None:
+            return None
+        try:
+            data = item.path.read_bytes()
+        except OSError:
+            return None
+        return sound if hashlib.sha256(data).hexdigest() == artifact.sha256 else None
+
+    def _silence(self, report: _Report, sound: Sound) -> None:
+        start, length = sound.silence_start, sound.silence_length
         ok = length <= MAX_SILENCE_SECONDS
         report.add(
             "audio.silence", ok,

@@ -453,6 +453,69 @@ def decode(path: Path, rate: int | None = None) -> tuple[Samples, int]:
     raise ValueError(message or "no audio stream")
 
 
+SILENCE_DBFS = -50.0  # a 50 ms frame quieter than this is silence
+
+
+def longest_silence(samples: Samples, rate: int) -> tuple[float, float]:
+    """The longest run of silent 50 ms frames: (start, length) in seconds."""
+    frame = max(1, rate // 20)
+    count = len(samples) // frame
+    if count == 0:
+        return 0.0, len(samples) / rate
+    frames = samples[: count * frame].reshape(count, frame)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    silent = rms < 10 ** (SILENCE_DBFS / 20)
+    # runs of silent frames: where silence starts and ends (the first longest run wins)
+    edges = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if len(starts) == 0:
+        return 0.0, 0.0
+    longest = int(np.argmax(ends - starts))
+    best_start, best_length = int(starts[longest]), int(ends[longest] - starts[longest])
+    return best_start * frame / rate, best_length * frame / rate
+
+
+@dataclass(frozen=True)
+class Sound:
+    """What a decoded notice measures: the figures the writer proves a notice by and the audit
+    judges it by, computed by :func:`measure` from the samples of one decoding of the file."""
+
+    rate: int
+    duration: float  # seconds
+    audible: bool  # some sample above the silence level
+    loudness: float  # LUFS, integrated (-inf for silence)
+    peak: float  # dBTP (-inf for silence)
+    silence_start: float  # the longest silence: where it starts and how long, in seconds
+    silence_length: float
+
+    def as_meta(self) -> dict[str, Any]:
+        """JSON-ready (an artifact's meta): the exact floats, None for -inf."""
+        return {key: None if isinstance(value, float) and not math.isfinite(value) else value
+                for key, value in self.__dict__.items()}
+
+    @classmethod
+    def from_meta(cls, data: Any) -> Sound | None:
+        """The figures :meth:`as_meta` gave, or None when ``data`` is not such a record."""
+        if not isinstance(data, dict) or set(data) != set(cls.__dataclass_fields__):
+            return None
+        try:
+            loudness, peak = (float("-inf") if data[key] is None else float(data[key])
+                              for key in ("loudness", "peak"))
+            return cls(int(data["rate"]), float(data["duration"]), bool(data["audible"]),
+                       loudness, peak, float(data["silence_start"]),
+                       float(data["silence_length"]))
+        except (TypeError, ValueError):
+            return None
+
+
+def measure(samples: Samples, rate: int) -> Sound:
+    """A decoded notice's figures (see :class:`Sound`)."""
+    start, length = longest_silence(samples, rate)
+    return Sound(rate, len(samples) / rate if rate else 0.0,
+                 bool(np.any(np.abs(samples) > 10 ** (SILENCE_DBFS / 20))),
+                 integrated_loudness(samples, rate), true_peak(samples, rate), start, length)
+
+
 # ---------------------------------------------------------------- WebVTT
 
 
@@ -848,9 +911,7 @@ def encoder_command(
 class _Notice:
     mp3: bytes
     cues: list[Cue]
-    duration: float
-    loudness: float
-    peak: float
+    sound: Sound  # the MP3 decoded back and measured
 
 
 class AudioWriter(Writer):
@@ -894,18 +955,21 @@ class AudioWriter(Writer):
         if notice is None:
             return []
         words = word_count(sentences)
-        wpm = words / (notice.duration / 60) if notice.duration > 0 else 0.0
+        sound = notice.sound
+        wpm = words / (sound.duration / 60) if sound.duration > 0 else 0.0
         mp3_path = artifact_path(doc, ".mp3")
         vtt_path = artifact_path(doc, ".vtt")
         transcript = self._transcript(doc, sentences, ctx, mp3_path, vtt_path)
         service, lang = doc.id, doc.lang
         meta = {
-            "duration_seconds": round(notice.duration, 2),
+            "duration_seconds": round(sound.duration, 2),
             "words": words,
             "words_per_minute": round(wpm, 1),
-            "loudness_lufs": round(notice.loudness, 2),
-            "true_peak_dbtp": round(notice.peak, 2),
+            "loudness_lufs": round(sound.loudness, 2),
+            "true_peak_dbtp": round(sound.peak, 2),
             "voice": options.voice_for(doc.lang),
+            # the exact figures of this MP3, for the audit (see AudioAudit)
+            "sound": sound.as_meta(),
         }
         return [
             Artifact(mp3_path, notice.mp3, "audio/mpeg", "mp3",
@@ -913,7 +977,7 @@ class AudioWriter(Writer):
             Artifact(vtt_path, write_vtt(notice.cues).encode("utf-8"), "text/vtt", "vtt",
                      service=service, lang=lang, label=N_("Captions (WebVTT)"),
                      meta={"cues": len(notice.cues),
-                           "duration_seconds": round(notice.duration, 2)}),
+                           "duration_seconds": round(sound.duration, 2)}),
             Artifact(artifact_path(doc, "-transcript.html"), transcript.encode("utf-8"),
                      "text/html", "transcript", service=service, lang=lang,
                      label=N_("Transcript")),
@@ -943,11 +1007,10 @@ class AudioWriter(Writer):
                 mp3 = self._encode(doc, mastering(target, ceiling), options, ctx, folder)
                 if mp3 is None:
                     return None
-                # figures are measured on what a listener gets: the MP3 decoded back (at its
-                # own rate, which is ours: no need to ask ffprobe)
-                decoded, rate = decode(folder / "encoded.mp3", SAMPLE_RATE)
-                loudness = integrated_loudness(decoded, rate)
-                peak = true_peak(decoded, rate)
+                # figures are measured on what a listener gets: the MP3 decoded back, as the
+                # audio audit decodes a file (the audit takes these figures for the same bytes)
+                sound = measure(*decode(folder / "encoded.mp3"))
+                loudness, peak = sound.loudness, sound.peak
                 loud_ok = not np.isfinite(loudness) or abs(loudness - options.loudness_lufs) < 0.25
                 if loud_ok and peak <= allowed_peak:
                     break
@@ -957,7 +1020,6 @@ class AudioWriter(Writer):
                 if peak > allowed_peak:
                     # the encoder overshoots more on some voices (Arabic: ~1.7 dB): limit lower
                     ceiling -= peak - allowed_peak + 0.1
-        duration = len(decoded) / rate
         if (abs(loudness - options.loudness_lufs) > options.loudness_tolerance_lu
                 or peak > options.true_peak_dbtp):
             ctx.diagnostics.warning(
@@ -969,7 +1031,7 @@ class AudioWriter(Writer):
                 "report this as a bug in the audio writer",
             )
         assert mp3 is not None
-        return _Notice(mp3, cues, duration, loudness, peak)
+        return _Notice(mp3, cues, sound)
 
     def _synthesise(
         self,
