@@ -612,6 +612,24 @@ def test_reading_order_is_compared_with_the_source(
     assert failure.figures["similarity"] < 0.95 and failure.criteria.wcag == ("1.3.2",)
 
 
+def test_reading_order_is_the_longest_run_of_letters_in_order() -> None:
+    from publisher.audits.pdf import reading_order
+
+    first = "Bring your passport and a recent bill."
+    second = "The office opens at nine on weekdays and closes at noon on Saturdays."
+    # labels and running headers added in between do not count against the order
+    added = reading_order(f"{first}\n{second}", f"Page 1 {first} What {second} Footer")
+    assert added.similarity == 1.0 and added.first_difference == ""
+    assert added.ratio < 1.0  # the added text does count over both texts
+    # a paragraph read before the one it follows: the shorter of the two is out of order
+    moved = reading_order(f"{first}\n{second}", f"{second}\n{first}")
+    letters_first = sum(c.isalnum() for c in first)
+    letters_second = sum(c.isalnum() for c in second)
+    assert moved.similarity == letters_second / (letters_first + letters_second)
+    assert moved.first_difference.startswith("Bring your passport")
+    assert reading_order("", "anything").similarity == 1.0
+
+
 def test_a_file_that_is_not_a_pdf_fails_every_check(tmp_path: Path) -> None:
     path = tmp_path / "fake.pdf"
     path.write_text("not a PDF")
