@@ -736,7 +736,10 @@ def audit_and_report(
         findings += run_audits(inputs_for_build(staging, pages, {}), ctx, diagnostics,
                                store=store, paths=every_path)
         findings.sort(key=lambda f: (f.artifact, f.check, f.locator, f.outcome))
-        reports = render_reports(site, contexts, artifacts, findings, options.audit, store)
+        # with the first reports' artifacts: their findings are then summarised in their own
+        # language (the statements are in each language, the report in the default one)
+        reports = render_reports(site, contexts, [*artifacts, *reports], findings,
+                                 options.audit, store)
         written = write_tree(staging, reports, previous)
         result.gate_failures = gate(findings, options.fail_on)
     result.findings = findings

@@ -163,4 +163,10 @@ def test_detail_pages_per_language_name_every_checks_criteria_once(
     # the index links each site page's findings to the page of its language
     index = (out / REPORTS / "index.html").read_text(encoding="utf-8")
     assert 'details/site-pages-fr.html#fr-index-html"' in index
+    # so do the accessibility statements (one per language) and the report's own pages (in
+    # the default language), audited after the rest
+    assert 'details/site-pages-fr.html#fr-accessibility-index-html"' in index
+    assert 'details/site-pages-en.html#reports-accessibility-index-html"' in index
+    no_language = (details / "site-pages.html").read_text(encoding="utf-8")
+    assert "accessibility/index.html</h2>" not in no_language
     assert result.audited
