@@ -90,7 +90,7 @@ def _children() -> dict[int, list[int]]:
 def _tree_pss(root: int) -> dict[str, int]:
     """Proportional set size of ``root`` and all its descendants, in bytes, by program name."""
     tree = _children()
-    todo, by_program = [root], defaultdict(int)
+    todo, by_program = [root], defaultdict[str, int](int)
     while todo:
         pid = todo.pop()
         todo += tree.get(pid, [])
@@ -275,7 +275,7 @@ def child(spec_path: Path) -> int:
             finally:
                 audit_seconds[_name] += time.perf_counter() - started
 
-        auditor.audit = timed  # type: ignore[method-assign]
+        auditor.audit = timed
 
     started = time.perf_counter()
     result = build(BuildOptions(
@@ -498,12 +498,13 @@ def full(m: int, formats: Sequence[str] | None, jobs: int, work: Path
     built = Path(run.report.get("kept_dir") or folder / "site")
     chosen = set(run.report.get("tasks", {})) if formats is None else {"html", *formats}
     engines = []
-    for name, measure_engine in (
+    measures: tuple[tuple[str, Callable[[], Engine]], ...] = (
         ("pdf", lambda: bare_pdf(content, m)),
         ("braille", lambda: bare_braille(content)),
         ("audio", lambda: bare_audio(content)),
         ("html", lambda: bare_axe(built)),
-    ):
+    )
+    for name, measure_engine in measures:
         if name in chosen:
             engine = measure_engine()
             print(f"  bare {name}: {engine.bare:.1f} s", flush=True)
@@ -549,8 +550,8 @@ def report(site_runs: dict[str, Measured], full_run: tuple[Measured, list[Engine
         stages = run.report.get("stages")
         if stages:
             inside = run.report.get("seconds", 0.0)
-            parts = ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
-            print(f"  {run.label}: start-up and imports {run.wall - inside:.2f} s; {parts}")
+            listed = ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
+            print(f"  {run.label}: start-up and imports {run.wall - inside:.2f} s; {listed}")
 
     targets: list[tuple[str, bool, str]] = []
     cold, mk = site_runs.get("cold"), site_runs.get("mkdocs")
@@ -594,15 +595,15 @@ def report(site_runs: dict[str, Measured], full_run: tuple[Measured, list[Engine
         names = sorted(set(run.report.get("tasks", {})) | set(run.report.get("audits", {})))
         for name in names:
             engine = by_name.get(name)
-            audited = run.report.get("audits", {}).get(audit_names.get(name, name), 0.0)
+            audit_s = run.report.get("audits", {}).get(audit_names.get(name, name), 0.0)
             writer = f"{engine.project:9.2f}" if engine and engine.project is not None else (
                 f"{'':>9}")
-            bare = f"{engine.bare:8.2f}" if engine else f"{'':>8}"
-            ratio = (f"{engine.project / engine.bare:11.2f}"
+            bare_s = f"{engine.bare:8.2f}" if engine else f"{'':>8}"
+            per_bare = (f"{engine.project / engine.bare:11.2f}"
                      if engine and engine.project is not None else f"{'':>11}")
             print(f"{name:<10} {run.report.get('tasks', {}).get(name, 0):>6} "
-                  f"{run.report.get('render', {}).get(name, 0.0):9.2f} {audited:8.2f} "
-                  f"{writer} {bare} {ratio}  {engine.detail if engine else ''}")
+                  f"{run.report.get('render', {}).get(name, 0.0):9.2f} {audit_s:8.2f} "
+                  f"{writer} {bare_s} {per_bare}  {engine.detail if engine else ''}")
         print("render s: sum of the tasks' times over the workers; audit s: that format's "
               "audit; writer s: the writer alone in one process (bench_<format>.py)")
         total = sum(engine.bare for engine in engines)
