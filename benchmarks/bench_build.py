@@ -17,6 +17,9 @@ In one run, on catalogues made by ``generate.py`` (N services × en/fr/ar):
    audit took, against the bare engines on the same content: WeasyPrint, lou_translate and
    espeak-ng timed by ``bench_pdf.py``, ``bench_braille.py`` and ``bench_audio.py`` (their
    ``main`` is run and its figures read), and axe-core alone on every page of that build.
+   The target is judged on the engines' CPU time divided by the cores: axe-core keeps
+   Chromium on more than one core, so its wall time would understate its share of them (the
+   ratio to their wall time is printed too).
 
 Each build runs in its own process (``python bench_build.py --child``, which calls
 ``publisher.build.build`` exactly as ``publish build -q`` does, and also records how long each
@@ -105,6 +108,26 @@ def _tree_pss(root: int) -> dict[str, int]:
         except OSError:
             continue
     return dict(by_program)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds (user + system) so far of ``root`` and each of its descendants, by pid."""
+    tree = _children()
+    todo, seconds = [root], {}
+    while todo:
+        pid = todo.pop()
+        todo += tree.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        # utime and stime, fields 14 and 15 of stat; this list starts at field 3 (the state)
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
 
 
 @dataclass
@@ -364,7 +387,8 @@ def _figure(text: str, pattern: str, script: str) -> float:
 class Engine:
     name: str
     project: float | None  # the project's writer alone, one process, from the same script
-    bare: float
+    bare: float  # the bare engine's wall time
+    cpu: float  # the bare engine's CPU time (user + system, every process of it)
     detail: str
 
 
@@ -374,6 +398,7 @@ def bare_pdf(content: Path, services: int) -> Engine:
     text = _main_output(bench_pdf, ["--content", str(content), "--services", str(services)])
     return Engine("pdf", _figure(text, r"project \(writer[^:]*:\s+([\d.]+) s", "bench_pdf"),
                   _figure(text, r"bare WeasyPrint, same HTML:\s+([\d.]+) s", "bench_pdf"),
+                  _figure(text, r"bare WeasyPrint, CPU:\s+([\d.]+) s", "bench_pdf"),
                   "WeasyPrint, untagged PDF from the same HTML (print, large print, poster)")
 
 
@@ -384,6 +409,7 @@ def bare_braille(content: Path) -> Engine:
     return Engine("braille", _figure(text, r"project \(BRF \+ PEF[^:]*:\s+([\d.]+) s",
                                      "bench_braille"),
                   _figure(text, r"bare lou_translate, same text:\s+([\d.]+) s", "bench_braille"),
+                  _figure(text, r"bare lou_translate, CPU:\s+([\d.]+) s", "bench_braille"),
                   "lou_translate on the same strings, one process per table")
 
 
@@ -392,14 +418,18 @@ def bare_audio(content: Path) -> Engine:
 
     text = _main_output(bench_audio, ["--content", str(content)])
     return Engine("audio", _figure(text, r"publisher audio writer:\s+([\d.]+)", "bench_audio"),
+                  _figure(text, r"bare engines together:\s+[\d.]+\s+([\d.]+)", "bench_audio"),
                   _figure(text, r"bare engines together:\s+([\d.]+)", "bench_audio"),
                   "espeak-ng speaking the same scripts to WAV, ffmpeg encoding them to MP3")
 
 
-def axe_alone(pages: Sequence[Path]) -> tuple[dict[str, float], float, float]:
+def axe_alone(pages: Sequence[Path]) -> tuple[dict[str, float], float, float, float]:
     """axe-core alone (same rules as the audit) on each page, in one headless Chromium: load
-    the page, inject axe, run it. Returns each page's seconds, Chromium's start and the whole
-    loop over the pages."""
+    the page, inject axe, run it. Returns each page's seconds, Chromium's start, the whole
+    loop over the pages, and the loop's CPU time: this process's and every process under it
+    (chromedriver, Chromium's browser, renderer and GPU processes), read from /proc before and
+    after the loop. Chromium works on more than one core while axe runs (its browser process
+    and compositor beside the renderer), so the loop's CPU time is more than its wall time."""
     from axe_selenium_python import Axe
 
     from publisher.audits.html import axe_options, axe_script
@@ -409,6 +439,7 @@ def axe_alone(pages: Sequence[Path]) -> tuple[dict[str, float], float, float]:
     started = time.perf_counter()
     with Browser() as browser:
         ready = time.perf_counter()
+        cpu_before = tree_cpu(os.getpid())
         axe = Axe(browser.driver, script_url=str(axe_script()))
         for page in pages:
             at = time.perf_counter()
@@ -417,13 +448,15 @@ def axe_alone(pages: Sequence[Path]) -> tuple[dict[str, float], float, float]:
             axe.run(options=axe_options())
             seconds[str(page)] = time.perf_counter() - at
         done = time.perf_counter()
-    return seconds, ready - started, done - ready
+        cpu_after = tree_cpu(os.getpid())
+    cpu = sum(after - cpu_before.get(pid, 0.0) for pid, after in cpu_after.items())
+    return seconds, ready - started, done - ready, cpu
 
 
 def bare_axe(site: Path) -> Engine:
     """axe-core alone on every HTML page of a build (Chromium's start is not counted)."""
-    seconds, _, _ = axe_alone(sorted(site.rglob("*.html")))
-    return Engine("html", None, sum(seconds.values()),
+    seconds, _, _, cpu = axe_alone(sorted(site.rglob("*.html")))
+    return Engine("html", None, sum(seconds.values()), cpu,
                   f"axe-core {len(seconds)} pages in Chromium")
 
 
@@ -589,7 +622,7 @@ def report(site_runs: dict[str, Measured], full_run: tuple[Measured, list[Engine
         run, engines = full_run
         print(f"\nper format, {run.label}:")
         print(f"{'format':<10} {'tasks':>6} {'render s':>9} {'audit s':>8} {'writer s':>9} "
-              f"{'bare s':>8} {'writer/bare':>11}  bare engine")
+              f"{'bare s':>8} {'bare CPU':>9} {'writer/bare':>11}  bare engine")
         by_name = {engine.name: engine for engine in engines}
         audit_names = {"html": "html", "pdf": "pdf", "braille": "braille", "audio": "audio"}
         names = sorted(set(run.report.get("tasks", {})) | set(run.report.get("audits", {})))
@@ -599,23 +632,34 @@ def report(site_runs: dict[str, Measured], full_run: tuple[Measured, list[Engine
             writer = f"{engine.project:9.2f}" if engine and engine.project is not None else (
                 f"{'':>9}")
             bare_s = f"{engine.bare:8.2f}" if engine else f"{'':>8}"
+            bare_cpu = f"{engine.cpu:9.2f}" if engine else f"{'':>9}"
             per_bare = (f"{engine.project / engine.bare:11.2f}"
                      if engine and engine.project is not None else f"{'':>11}")
             print(f"{name:<10} {run.report.get('tasks', {}).get(name, 0):>6} "
                   f"{run.report.get('render', {}).get(name, 0.0):9.2f} {audit_s:8.2f} "
-                  f"{writer} {bare_s} {per_bare}  {engine.detail if engine else ''}")
+                  f"{writer} {bare_s} {bare_cpu} {per_bare}  {engine.detail if engine else ''}")
         print("render s: sum of the tasks' times over the workers; audit s: that format's "
-              "audit; writer s: the writer alone in one process (bench_<format>.py)")
-        total = sum(engine.bare for engine in engines)
+              "audit; writer s: the writer alone in one process (bench_<format>.py); bare s, "
+              "bare CPU: the bare engine's wall and CPU time")
+        # The target divides the engines' own time by the cores: the time they would take if
+        # their work were spread evenly over the cores, the floor a build can approach. That
+        # is their CPU time. For espeak-ng, ffmpeg, WeasyPrint and lou_translate, which work
+        # on one core, it equals their wall time; Chromium running axe keeps more than one
+        # core busy, so its wall time would understate the work to be shared. The wall-time
+        # figure is printed beside it.
+        total = sum(engine.cpu for engine in engines)
+        total_wall = sum(engine.bare for engine in engines)
         budget = ENGINES_FACTOR * total / jobs
-        print(f"bare engines: {total:.1f} s in all, / {jobs} cores = {total / jobs:.1f} s; "
+        print(f"bare engines: CPU {total:.1f} s in all, / {jobs} cores = {total / jobs:.1f} s; "
               f"full build {run.wall:.1f} s = {run.wall / (total / jobs):.2f}x that")
+        print(f"  (by their wall time: {total_wall:.1f} s, / {jobs} cores = "
+              f"{total_wall / jobs:.1f} s; {run.wall / (total_wall / jobs):.2f}x)")
         if run.report.get("gate_failures"):
             print(f"  (the audit gate rejected this build: {run.report['gate_failures']} "
                   "findings; it was kept, not published)")
         targets.append(("full build within 1.5x of the bare engines / cores",
                         run.wall <= budget,
-                        f"{run.wall:.1f} s vs 1.5 x {total:.1f} / {jobs} = {budget:.1f} s"))
+                        f"{run.wall:.1f} s vs 1.5 x {total:.1f} CPU s / {jobs} = {budget:.1f} s"))
         targets.append(("peak memory under 1 GiB (all formats)", run.tree_pss < MEMORY_BYTES,
                         f"{run.tree_pss / 2**20:.0f} MiB PSS"))
 

@@ -63,7 +63,7 @@ def build_site(services: int, work: Path) -> Path:
 def child_axe(pages: list[Path], report: Path) -> None:
     """axe-core alone, as ``bench_build.bare_axe`` runs it, each page timed."""
     started = time.perf_counter()
-    seconds, start, loop = axe_alone(pages)
+    seconds, start, loop, _ = axe_alone(pages)
     report.write_text(json.dumps({"pages": seconds, "start": start, "loop": loop,
                                   "total": time.perf_counter() - started}))
 
