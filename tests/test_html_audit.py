@@ -365,3 +365,35 @@ def test_pages_that_need_javascript_in_hidden_ways_fail_no_js(tmp_path: Path) ->
         assert no_js[name].figures["without_js"] == html_audit.NO_JS_RELOADED
     assert no_js["noscript.html"].outcome == "passed"
     assert no_js["noscript.html"].figures["without_js"] == html_audit.NO_JS_RELOADED
+
+
+def test_the_renderer_collects_its_garbage_after_a_large_page_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A detail page of the report leaves tens of MB in the renderer: it is collected at once,
+    and only after such a page (collecting after every page costs time for little memory)."""
+    row = "<tr><td>axe.color-contrast</td><td>passed</td><td>main &gt; p</td></tr>\n"
+    rows = row * (html_audit.COLLECT_AFTER_BYTES // len(row) + 1)
+    shell = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{0}</title>'
+             '</head><body><main><h1>{0}</h1>{1}</main></body></html>')
+    large, small = tmp_path / "large.html", tmp_path / "small.html"
+    large.write_text(shell.format("Large", f"<table><caption>Checks</caption>{rows}</table>"))
+    small.write_text(shell.format("Small", "<p>A short page.</p>"))
+    assert large.stat().st_size > html_audit.COLLECT_AFTER_BYTES > small.stat().st_size
+    monkeypatch.setattr(html_audit, "validate_markup", lambda paths: "not needed here")
+    monkeypatch.setattr(html_audit, "BROWSERS", 1)
+    collected: list[str] = []
+    devtools = Browser.devtools
+
+    def spy(self: Browser, command: str, params: dict[str, object] | None = None) -> object:
+        if command == "HeapProfiler.collectGarbage":
+            collected.append(Path(self.driver.current_url).name)
+        return devtools(self, command, params)
+
+    monkeypatch.setattr(Browser, "devtools", spy)
+    found = AUDIT.audit([AuditInput(small, "small.html"), AuditInput(large, "large.html")],
+                        AuditContext(config=None, root=None))
+    assert collected == ["large.html"]
+    for name in ("small.html", "large.html"):  # and both pages were examined in full
+        checks = {f.check for f in found if f.artifact == name}
+        assert checks >= set(PAGE_CHECKS) and any(c.startswith("axe.") for c in checks)
