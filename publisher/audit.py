@@ -14,7 +14,7 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -97,10 +97,16 @@ def run_audits(
     diagnostics: Diagnostics,
     store: Store | None = None,
     paths: Sequence[str] = (),
+    skip: Collection[str] = (),
+    extra: Mapping[str, Sequence[AuditInput]] | None = None,
 ) -> list[Finding]:
     """Every registered audit on the files it reads. With a ``store``, a file whose bytes,
     source document and neighbours (``paths``: every file of the output, which link checks
     depend on) are unchanged keeps its earlier findings instead of being audited again.
+
+    ``skip`` names audits left for a later call, and ``extra`` gives some audits more files
+    than ``inputs``: a build validates the markup of all its pages in its last round, which
+    starts the validator once (see ``publisher.build.audit_and_report``).
 
     The website's audit (a browser, the validator) runs beside the others, which take their
     turns in a process of their own (see :func:`_in_child`): each spends most of its time in
@@ -111,9 +117,10 @@ def run_audits(
     clock = ctx.build_time.isoformat() if ctx.build_time else ""
     neighbours = digest(list(paths))
     audits = sorted(registry().items())
-    groups = {name: [item for item in inputs
+    extra = extra or {}
+    groups = {name: [item for item in (*inputs, *extra.get(name, ()))
                      if item.path.suffix.lower() in audit.suffixes and audit.reads(item)]
-              for name, audit in audits}
+              for name, audit in audits if name not in skip}
 
     def lookup(name: str) -> tuple[list[Finding], list[AuditInput], dict[str, str]]:
         """What the cache holds of an audit's files, the files left to audit, and every key."""
@@ -167,7 +174,7 @@ def run_audits(
                     store.put_findings(keys[item.name], by_artifact[item.name])
         return results
 
-    busy = [name for name, _ in audits if groups[name]]
+    busy = [name for name, _ in audits if groups.get(name)]
     first = [name for name in busy if name == "html"]
     rest = [name for name in busy if name != "html"]
     results: dict[str, tuple[list[Finding], Diagnostics]] = {}

@@ -716,7 +716,8 @@ def audit_and_report(
     pages too, so they are audited in turn and the report is written again with their results).
     Returns the report artifacts and how many of their files were written, not linked."""
     from publisher.audit import gate, inputs_for_build, run_audits
-    from publisher.audits import AuditContext
+    from publisher.audits import AuditContext, AuditInput
+    from publisher.audits.markup import AUDIT as MARKUP_AUDIT
     from publisher.reports import render_reports
 
     diagnostics = result.diagnostics
@@ -724,17 +725,21 @@ def audit_and_report(
     findings: list[Finding] = []
     paths = sorted(a.path for a in artifacts)
     ctx = AuditContext(site.config, staging, build_time(site))
+    inputs: list[AuditInput] = []
     if options.audit:
         options.progress.stage("auditing every output")
-        findings = run_audits(inputs_for_build(staging, artifacts, site.documents), ctx,
-                              diagnostics, store=store, paths=paths)
+        inputs = inputs_for_build(staging, artifacts, site.documents)
+        # the markup of every page is validated in the second round, with the report's pages:
+        # the validator then starts once (~2 s of CPU on Java each time it starts)
+        findings = run_audits(inputs, ctx, diagnostics, store=store, paths=paths,
+                              skip=(MARKUP_AUDIT.name,))
     reports = render_reports(site, contexts, artifacts, findings, options.audit, store)
     written = write_tree(staging, reports, previous)
     if options.audit:
         pages = [a for a in reports if a.media_type.startswith("text/html")]
         every_path = sorted(paths + [a.path for a in reports])
         findings += run_audits(inputs_for_build(staging, pages, {}), ctx, diagnostics,
-                               store=store, paths=every_path)
+                               store=store, paths=every_path, extra={MARKUP_AUDIT.name: inputs})
         findings.sort(key=lambda f: (f.artifact, f.check, f.locator, f.outcome))
         # with the first reports' artifacts: their findings are then summarised in their own
         # language (the statements are in each language, the report in the default one)

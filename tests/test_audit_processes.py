@@ -76,7 +76,6 @@ def test_two_tabs_find_what_one_finds(
         item for item in inputs_for_paths([out], Diagnostics())
         if item.name in ("en/index.html", "fr/index.html", "reports/accessibility/index.html")]
     assert len(pages) == 5
-    monkeypatch.setattr(html_audit, "validate_markup", lambda paths: "not compared here")
     monkeypatch.setattr(html_audit, "BROWSERS", 1)
     one = html_audit.AUDIT.audit(pages, _context(out))
     started: list[str] = []
@@ -92,3 +91,31 @@ def test_two_tabs_find_what_one_finds(
     two = html_audit.AUDIT.audit(pages, _context(out))
     assert started == ["Browser", "Tab"]  # the second tab did join
     assert [f.to_json() for f in two] == [f.to_json() for f in one]
+
+
+def test_a_build_validates_the_markup_of_every_page_in_one_run(
+    copy_of_example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The validator starts once a build (~2 s of CPU on Java each start): the outputs' pages
+    wait for the second round, where the report's pages join them."""
+    from publisher.audits import markup as markup_audit
+    from publisher.build import BuildOptions, build
+
+    runs: list[list[str]] = []
+    real = markup_audit._run_vnu
+
+    def counted(java: str, jar: Path, files: list[Path], heap: str) -> dict[str, object]:
+        runs.append(sorted(str(f) for f in files))
+        return real(java, jar, files, heap)
+
+    monkeypatch.setattr(markup_audit, "_run_vnu", counted)
+    # every audit in this process, so that the count sees the validator's runs
+    monkeypatch.setattr(audit_module, "_in_child", audit_module._here)
+    out = tmp_path / "site"
+    result = build(BuildOptions(content_dir=copy_of_example, out_dir=out, formats=("html",),
+                                jobs=1, use_cache=False))
+    assert result.published
+    pages = sorted(str(path.relative_to(out)) for path in out.rglob("*.html"))
+    assert any(page.startswith("reports/") for page in pages)
+    assert len(runs) == 1 and len(runs[0]) == len(pages)
+    assert {f.artifact for f in result.findings if f.check == "html.valid"} == set(pages)

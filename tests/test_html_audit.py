@@ -3,7 +3,8 @@
 ``tests/fixtures/defects/`` holds one accessible page (``good.html`` and its French version), one
 page with six classic defects for axe, one page per browser check that makes that check fail,
 and a bare page from "someone else" with the ``.htm`` suffix. The whole folder is audited once
-per module: one browser, one run of the Nu Html Checker.
+per module: one browser, one run of the Nu Html Checker (the markup audit, which a build runs
+beside this one).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 from publisher.audits import AuditContext, AuditInput, Finding, audits_for
 from publisher.audits import html as html_audit
+from publisher.audits import markup as markup_audit
 from publisher.audits.html import AUDIT, criteria_from_tags
 from publisher.browser import CHROMIUM, Browser, BrowserUnavailable
 
@@ -28,13 +30,19 @@ FIXTURES = Path(__file__).parent / "fixtures" / "defects"
 PAGE_CHECKS = ("page.no-js", "page.skip-link", "page.reflow", "page.language-switcher")
 
 
+def audit_pages(inputs: list[AuditInput]) -> list[Finding]:
+    """The website audit's findings, then the markup audit's: every check of a page."""
+    ctx = AuditContext(config=None, root=None)
+    return AUDIT.audit(inputs, ctx) + markup_audit.AUDIT.audit(inputs, ctx)
+
+
 @pytest.fixture(scope="module")
 def findings() -> dict[str, list[Finding]]:
     """Every fixture page's findings, keyed by file name."""
     pages = sorted([*FIXTURES.glob("*.html"), *FIXTURES.glob("*.htm")])
     inputs = [AuditInput(path=page, name=page.name) for page in pages]
     by_page: dict[str, list[Finding]] = {page.name: [] for page in pages}
-    for finding in AUDIT.audit(inputs, AuditContext(config=None, root=None)):
+    for finding in audit_pages(inputs):
         by_page[finding.artifact].append(finding)
     return by_page
 
@@ -52,8 +60,9 @@ def outcome(findings: list[Finding], check: str) -> str:
 
 
 def test_the_audit_is_registered_for_html_files() -> None:
-    assert AUDIT in audits_for(Path("page.html"))
-    assert AUDIT in audits_for(Path("PAGE.HTM"))
+    for audit in (AUDIT, markup_audit.AUDIT):
+        assert audit in audits_for(Path("page.html"))
+        assert audit in audits_for(Path("PAGE.HTM"))
 
 
 @pytest.mark.parametrize(
@@ -188,7 +197,7 @@ def test_markup_errors_are_reported_honestly(findings: dict[str, list[Finding]])
 
 def test_findings_repeat_exactly(findings: dict[str, list[Finding]]) -> None:
     page = FIXTURES / "defects.html"
-    again = AUDIT.audit([AuditInput(page, page.name)], AuditContext(config=None, root=None))
+    again = audit_pages([AuditInput(page, page.name)])
     assert [f.to_json() for f in again] == [f.to_json() for f in findings["defects.html"]]
 
 
@@ -242,7 +251,7 @@ def test_missing_tools_give_cannot_tell_not_a_crash(
     monkeypatch.setattr(html_audit, "Browser", NoBrowser)
     monkeypatch.setenv("PUBLISHER_NODE_MODULES", str(tmp_path))  # no vnu.jar there
     page = FIXTURES / "good.html"
-    found = AUDIT.audit([AuditInput(page, "good.html")], AuditContext(config=None, root=None))
+    found = audit_pages([AuditInput(page, "good.html")])
     assert {f.check for f in found} == {"axe", *PAGE_CHECKS, "html.valid"}
     assert {f.outcome for f in found} == {"cannot-tell"}
     assert all("Not checked:" in f.message for f in found)
@@ -380,7 +389,6 @@ def test_the_renderer_collects_its_garbage_after_a_large_page_only(
     large.write_text(shell.format("Large", f"<table><caption>Checks</caption>{rows}</table>"))
     small.write_text(shell.format("Small", "<p>A short page.</p>"))
     assert large.stat().st_size > html_audit.COLLECT_AFTER_BYTES > small.stat().st_size
-    monkeypatch.setattr(html_audit, "validate_markup", lambda paths: "not needed here")
     monkeypatch.setattr(html_audit, "BROWSERS", 1)
     collected: list[str] = []
     devtools = Browser.devtools

@@ -1,4 +1,4 @@
-"""The website audit: every HTML page opened in a real browser, and its markup validated.
+"""The website audit: every HTML page opened in a real browser.
 
 In: HTML files on disk (our own build or anyone else's folder). Out: findings from
 
@@ -6,14 +6,15 @@ In: HTML files on disk (our own build or anyone else's folder). Out: findings fr
   A and AA rules and axe's best practices: ``axe.<rule-id>``, one failed finding per offending
   element, one passed finding per rule that passed, one cannot-tell finding per element axe
   could not decide;
-- the Nu Html Checker (the npm package vnu-jar, run once on Java for all pages): ``html.valid``;
 - checks axe cannot make because they need the browser to act like a person: the page works with
   JavaScript off (``page.no-js``), the first Tab reaches a skip link that moves focus to the main
   content (``page.skip-link``), nothing scrolls sideways at 320 CSS pixels (``page.reflow``) and
   the language switcher's links lead to pages that exist (``page.language-switcher``).
 
-The npm packages are found in ``node_modules`` at the project root (``npm ci`` installs them),
-or in the folder named by the ``PUBLISHER_NODE_MODULES`` environment variable.
+The markup is validated by an audit of its own (:mod:`publisher.audits.markup`). The npm
+packages (axe-core, and vnu-jar for the markup) are found in ``node_modules`` at the project
+root (``npm ci`` installs them), or in the folder named by the ``PUBLISHER_NODE_MODULES``
+environment variable.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ import html
 import json
 import os
 import re
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -53,10 +52,9 @@ AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 REFLOW_WIDTH = 320  # CSS pixels: WCAG 1.4.10, a 1280 px wide window zoomed to 400 %
 REFLOW_HEIGHT = 256
 NO_JS_SHARE = 0.5  # main content shorter than this share of the scripted page counts as missing
-VNU_TIMEOUT_SECONDS = 600
 #: tabs working at once, each in a renderer process of its own. A second one joins when the
-#: pages left are worth it and the second core is free — the validator's Java is done, and so
-#: are the audits that run beside this one (AuditContext.beside_done) — and takes the next page
+#: pages left are worth it and the second core is free — the audits that run beside this one
+#: are done (AuditContext.beside_done: the other formats', the markup's) — and takes the next page
 #: left, largest first. It is a tab of the same Chromium (see publisher.browser.Tab): a second
 #: browser made the audited 20-service benchmark 82 -> 74 s but took the build's peak memory
 #: 786 -> 941-971 MB (each Chromium held ~400 MB), too close to the 1 GiB target.
@@ -68,14 +66,6 @@ SECOND_BROWSER_PAGES = 3  # pages left, at least, for a second browser to start
 #: build (575 MB when collecting, for 2 % more time). Smaller pages leave little: collecting
 #: after every fifth page of the audited website cost 7 % of its time for a lower peak.
 COLLECT_AFTER_BYTES = 50_000
-VNU_BATCH = 200  # files per Java run: one run for a site, but never a command line too long
-# Java for one short run that validates files one by one: a capped heap (the checker needs about
-# 130 MB; Java would otherwise size it by the machine's memory), one garbage collector thread, and
-# only the quick compiler — the optimising one spends more CPU than it saves in a run of seconds
-# (half the CPU time on 92 pages). Its frames are larger, so the checker's deep recursion over
-# the HTML schema needs a larger thread stack. No performance data file in /tmp.
-VNU_HEAP, VNU_HEAP_LARGE = "192m", "2g"
-VNU_JAVA_OPTIONS = ("-Xss8m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData")
 
 # WCAG 2.2's new success criteria have no clause in EN 301 549 V3.2.1, which follows WCAG 2.1.
 WCAG22_NEW = frozenset(
@@ -91,13 +81,6 @@ LANGUAGE_SWITCHER = Criteria(wcag=("2.4.4", "3.1.2"), en301549=("9.2.4.4", "9.3.
 # Working without JavaScript is the publisher's robustness rule (progressive enhancement), not a
 # WCAG success criterion: it serves CAF 5.2.f and ISO 11367 5.2.4 only.
 NO_JS = Criteria()
-# Informative only: WCAG 2.2 made 4.1.1 obsolete, so markup errors are no WCAG failure.
-MARKUP = Criteria(en301549=("9.4.1.1",))
-MARKUP_NOTE = (
-    "This is an HTML markup error found by the Nu Html Checker. It is not a WCAG 2.2 failure "
-    "on its own (WCAG 2.2 made 4.1.1 Parsing obsolete), but EN 301 549 V3.2.1 clause 9.4.1.1 "
-    "still lists it, and broken markup can make assistive technology misread the page."
-)
 
 # A CSS selector for an element, so a person can find what a check points at.
 _CSS_PATH = """
@@ -230,10 +213,6 @@ def node_modules() -> Path:
 
 def axe_script() -> Path:
     return node_modules() / "axe-core" / "axe.min.js"
-
-
-def vnu_jar() -> Path:
-    return node_modules() / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 
 # --- criteria -------------------------------------------------------------------------------
@@ -428,122 +407,9 @@ def run_axe(browser: Browser) -> Mapping[str, Any]:
     return results
 
 
-# --- markup validation ------------------------------------------------------------------------
-
-
-@dataclass
-class MarkupReport:
-    """What the Nu Html Checker said about one file."""
-
-    messages: list[dict[str, Any]]
-    version: str
-
-
 def _file_of(url: str) -> Path:
     parts = urlsplit(url)
     return Path(unquote(parts.path)).resolve()
-
-
-class _OutOfMemory(Exception):
-    pass
-
-
-def _run_vnu(java: str, jar: Path, files: Sequence[Path], heap: str) -> dict[str, Any]:
-    command = [java, f"-Xmx{heap}", *VNU_JAVA_OPTIONS, "-jar", str(jar), "--format", "json",
-               "--exit-zero-always", *map(str, files)]
-    run = subprocess.run(
-        command, capture_output=True, text=True, timeout=VNU_TIMEOUT_SECONDS, check=False
-    )
-    if "java.lang.OutOfMemoryError" in run.stdout + run.stderr:
-        raise _OutOfMemory(f"Java ran out of memory with {heap}")
-    # vnu writes its JSON report to standard error.
-    output: dict[str, Any] = json.loads(run.stderr)
-    return output
-
-
-def validate_markup(paths: Sequence[Path]) -> dict[Path, MarkupReport] | str:
-    """Run the Nu Html Checker once for all files; a reason string when it cannot run."""
-    java = shutil.which("java")
-    jar = vnu_jar()
-    if java is None:
-        return "Java is not installed, so the Nu Html Checker could not run"
-    if not jar.is_file():
-        return f"the Nu Html Checker is not installed ({jar} is missing: run `npm ci`)"
-    reports = {path.resolve(): MarkupReport([], "") for path in paths}
-    files = sorted(reports)
-    for start in range(0, len(files), VNU_BATCH):
-        batch = files[start : start + VNU_BATCH]
-        try:
-            output = _run_vnu(java, jar, batch, VNU_HEAP)
-        except _OutOfMemory:
-            try:  # a page far larger than ours: give Java the room it asks for
-                output = _run_vnu(java, jar, batch, VNU_HEAP_LARGE)
-            except _OutOfMemory as err:
-                return f"the Nu Html Checker failed: {err}"
-        except (subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as err:
-            return f"the Nu Html Checker failed: {err}"
-        version = str(output.get("version", ""))
-        for message in output.get("messages", []):
-            path = _file_of(str(message.get("url", "")))
-            if path in reports:
-                reports[path].messages.append(message)
-        for path in batch:
-            reports[path].version = version
-    return reports
-
-
-def markup_findings(name: str, report: MarkupReport) -> list[Finding]:
-    errors = [m for m in report.messages if m.get("type") == "error"]
-    warnings = [m for m in report.messages if m.get("type") == "info"]
-    broken = [m for m in report.messages if m.get("type") == "non-document-error"]
-    figures = {
-        "engine": f"Nu Html Checker {report.version}",
-        "errors": len(errors),
-        "warnings": len(warnings),
-    }
-    if broken:
-        reason = "; ".join(str(m.get("message", "")) for m in broken)
-        return [
-            Finding(
-                name,
-                "html.valid",
-                "cannot-tell",
-                f"The markup could not be checked: {reason}",
-                MARKUP,
-                figures=figures,
-            )
-        ]
-    if not errors:
-        return [
-            Finding(
-                name,
-                "html.valid",
-                "passed",
-                "The HTML markup has no errors (Nu Html Checker).",
-                MARKUP,
-                figures=figures,
-            )
-        ]
-    findings = []
-    for message in errors:
-        line = message.get("lastLine") or message.get("firstLine")
-        column = message.get("firstColumn") or message.get("lastColumn")
-        locator = f"line {line}" if line else ""
-        if line and column:
-            locator += f", column {column}"
-        findings.append(
-            Finding(
-                artifact=name,
-                check="html.valid",
-                outcome="failed",
-                message=f"{message.get('message', '')} {MARKUP_NOTE}",
-                criteria=MARKUP,
-                impact="minor",
-                locator=locator,
-                figures=figures,
-            )
-        )
-    return findings
 
 
 # --- the page without JavaScript ---------------------------------------------------------------
@@ -931,18 +797,16 @@ class HtmlAudit(Audit):
         if not inputs:
             return []
         pages: dict[str, list[Finding]] = {item.name: [] for item in inputs}
-        # The validator runs on Java while the browsers work: neither waits for the other. The
-        # pages are shared between browsers (each page is examined on its own, so the findings
-        # do not depend on which browser saw it): see BROWSERS.
+        # The pages are shared between browsers (each page is examined on its own, so the
+        # findings do not depend on which browser saw it): see BROWSERS.
         left = _Pages(inputs)
-        with ThreadPoolExecutor(max_workers=1 + BROWSERS) as pool:
-            validation = pool.submit(validate_markup, [item.path for item in inputs])
+        with ThreadPoolExecutor(max_workers=BROWSERS) as pool:
             try:
                 with Browser() as browser:
                     tabs = [pool.submit(self._in_browser, browser, left, ctx, pages)]
                     # enough pages left to wait for the second core, and still after the wait
                     while (len(tabs) < BROWSERS and len(left) >= SECOND_BROWSER_PAGES
-                           and _second_core_free(validation, ctx, tabs[0])
+                           and _second_core_free(ctx, tabs[0])
                            and len(left) >= SECOND_BROWSER_PAGES):
                         tabs.append(pool.submit(self._in_tab, Tab(browser), left, ctx, pages))
                     for done in tabs:
@@ -950,12 +814,6 @@ class HtmlAudit(Audit):
             except BrowserUnavailable as err:  # raised at the start: no page was examined
                 for item in left:
                     pages[item.name] = _unavailable(item.name, BROWSER_CHECKS, str(err))
-            markup = validation.result()
-        for item in inputs:
-            if isinstance(markup, str):
-                pages[item.name] += _unavailable(item.name, ["html.valid"], markup)
-            else:
-                pages[item.name] += markup_findings(item.name, markup[item.path.resolve()])
         return [finding for item in inputs for finding in pages[item.name]]
 
     def _in_tab(self, tab: Tab, left: Iterable[AuditInput], ctx: AuditContext,
@@ -1087,12 +945,11 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _second_core_free(validation: Future[Any], ctx: AuditContext, first: Future[None]) -> bool:
-    """Wait until the validator is done and the audits beside this one too (the second core is
-    then free); False when the first browser finished meanwhile (no page is left)."""
+def _second_core_free(ctx: AuditContext, first: Future[None]) -> bool:
+    """Wait until the audits beside this one are done (the second core is then free); False
+    when the first browser finished meanwhile (no page is left)."""
     while not first.done():
-        beside = ctx.beside_done
-        if validation.done() and (beside is None or beside.is_set()):
+        if ctx.beside_done is None or ctx.beside_done.is_set():
             return True
         time.sleep(0.05)
     return False
