@@ -11,8 +11,9 @@ Chromium's processes included, see :func:`measure_tree`):
 
 1. **axe alone**: one headless Chromium; per page load it, inject axe-core, run it with the
    audit's rules (exactly ``bench_build.bare_axe``, with each page timed);
-2. **the whole audit**: ``publisher.audits.html.AUDIT.audit`` on the same pages — axe-core, the
-   browser checks and the Nu Html Checker. The time of a page is the time from the browser
+2. **the whole audit**: ``publisher.audit.run_audits`` on the same pages, as ``publish audit``
+   runs it — axe-core and the browser checks, and the Nu Html Checker (the markup audit) beside
+   them. The time of a page is the time from the browser
    opening it to the browser opening the next one (a page opened twice, for the check with
    JavaScript off, counts both times).
 
@@ -69,11 +70,13 @@ def child_axe(pages: list[Path], report: Path) -> None:
 
 
 def child_audit(pages: list[Path], site: Path, report: Path) -> None:
-    """The whole website audit; the time between two page loads of a browser goes to the page
-    loaded first."""
+    """The whole website audit, as ``publish audit`` runs it on a folder of pages (the browser,
+    and the markup audit beside it); the time between two page loads of a browser goes to the
+    page loaded first."""
+    from publisher.audit import run_audits
     from publisher.audits import AuditContext, AuditInput
-    from publisher.audits.html import AUDIT
     from publisher.browser import Browser
+    from publisher.diagnostics import Diagnostics
 
     lock = threading.Lock()
     seconds: dict[str, float] = {}
@@ -111,7 +114,7 @@ def child_audit(pages: list[Path], site: Path, report: Path) -> None:
     Browser.close = closed  # type: ignore[method-assign]
     inputs = [AuditInput(page, str(page.relative_to(site))) for page in pages]
     at = time.perf_counter()
-    findings = AUDIT.audit(inputs, AuditContext(config=None, root=site))
+    findings = run_audits(inputs, AuditContext(config=None, root=site), Diagnostics())
     total = time.perf_counter() - at
     outcomes: dict[str, int] = {}
     for finding in findings:
