@@ -159,7 +159,6 @@ def markup_findings(name: str, report: MarkupReport) -> list[Finding]:
     return findings
 
 
-
 class MarkupAudit(Audit):
     name: ClassVar[str] = "markup"
     suffixes: ClassVar[tuple[str, ...]] = (".html", ".htm")
