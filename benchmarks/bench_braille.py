@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import resource
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_build import children_cpu  # noqa: E402
 
 from publisher.audits import AuditContext, AuditInput  # noqa: E402
 from publisher.audits.braille import AUDIT  # noqa: E402
@@ -64,11 +66,6 @@ def render_all(site: Site, content: Path) -> list[tuple[Artifact, Document]]:
                             diagnostics=Diagnostics())
         produced += [(artifact, doc) for artifact in braille.WRITER.render(doc, ctx)]
     return produced
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -113,14 +110,15 @@ def main() -> None:
     bare, bare_cpu = float("inf"), 0.0
     characters = sum(len(text) for texts in inputs.values() for text in texts)
     for _ in range(args.runs):
-        started, started_cpu = time.perf_counter(), _children_cpu()
+        started, started_cpu = time.perf_counter(), children_cpu()
         for tables, texts in sorted(inputs.items()):
             # One line per string: lou_translate translates its input line by line.
             stdin = "\n".join(text.replace("\n", " ") for text in texts) + "\n"
             subprocess.run([lou_translate, "--forward", ",".join(tables)], input=stdin.encode(),
                            stdout=subprocess.DEVNULL, check=True)
-        if time.perf_counter() - started < bare:
-            bare, bare_cpu = time.perf_counter() - started, _children_cpu() - started_cpu
+        elapsed = time.perf_counter() - started
+        if elapsed < bare:
+            bare, bare_cpu = elapsed, children_cpu() - started_cpu
 
     with tempfile.TemporaryDirectory() as folder:
         audit_inputs = []

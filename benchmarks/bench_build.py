@@ -90,13 +90,21 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _tree_pss(root: int) -> dict[str, int]:
-    """Proportional set size of ``root`` and all its descendants, in bytes, by program name."""
+def _tree(root: int) -> list[int]:
+    """``root`` and all its descendants now, by pid."""
     tree = _children()
-    todo, by_program = [root], defaultdict[str, int](int)
+    todo, pids = [root], []
     while todo:
         pid = todo.pop()
+        pids.append(pid)
         todo += tree.get(pid, [])
+    return pids
+
+
+def _tree_pss(root: int) -> dict[str, int]:
+    """Proportional set size of ``root`` and all its descendants, in bytes, by program name."""
+    by_program = defaultdict[str, int](int)
+    for pid in _tree(root):
         try:
             with open(f"/proc/{pid}/comm", "rb") as comm:
                 program = comm.read().decode("utf-8", "replace").strip()
@@ -115,11 +123,8 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def tree_cpu(root: int) -> dict[int, float]:
     """CPU seconds (user + system) so far of ``root`` and each of its descendants, by pid."""
-    tree = _children()
-    todo, seconds = [root], {}
-    while todo:
-        pid = todo.pop()
-        todo += tree.get(pid, [])
+    seconds = {}
+    for pid in _tree(root):
         try:
             with open(f"/proc/{pid}/stat", "rb") as stat:
                 fields = stat.read().rpartition(b")")[2].split()
@@ -184,7 +189,8 @@ def _become_subreaper() -> bool:
         return False
 
 
-def _children_cpu() -> float:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the children this process has waited for."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -216,10 +222,10 @@ def measure_tree(label: str, command: list[str]) -> Measured:
     if not _become_subreaper():
         raise SystemExit("prctl(PR_SET_CHILD_SUBREAPER) failed: the tree's CPU cannot be measured")
     _reap_orphans(0)
-    before = _children_cpu()
+    before = children_cpu()
     measured = measure(label, command)
     _reap_orphans()
-    measured.cpu = _children_cpu() - before
+    measured.cpu = children_cpu() - before
     return measured
 
 
