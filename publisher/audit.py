@@ -19,7 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
-from publisher.audits import IMPACTS, AuditContext, AuditInput, Finding, registry
+from publisher.audits import (
+    IMPACTS,
+    AuditContext,
+    AuditInput,
+    Finding,
+    is_not_checked,
+    registry,
+)
 from publisher.cache import Store, code_version, digest
 from publisher.diagnostics import Diagnostics, display_path
 from publisher.model import Document
@@ -77,7 +84,7 @@ def inputs_for_paths(paths: Sequence[Path], diagnostics: Diagnostics) -> list[Au
 def engines_version() -> str:
     """The audits' engines: the pinned npm packages (axe-core, the HTML validator) and the
     browser, by their files' size and date (asking Chromium its version takes a second)."""
-    from publisher.audits.html import node_modules
+    from publisher.audits import node_modules
     from publisher.browser import CHROMEDRIVER, CHROMIUM
 
     lock = node_modules().parent / "package-lock.json"
@@ -169,8 +176,7 @@ def run_audits(
                 by_artifact.setdefault(finding.artifact, []).append(finding)
             for item in todo:
                 # cannot-tell from a missing tool is not cached: it may be installed next time
-                if not any(f.outcome == "cannot-tell" and f.message.startswith("Not checked")
-                           for f in by_artifact[item.name]):
+                if not any(is_not_checked(f) for f in by_artifact[item.name]):
                     store.put_findings(keys[item.name], by_artifact[item.name])
         return results
 

@@ -3,18 +3,21 @@ the website's pages shared between two tabs of the browser. Neither may change a
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 import publisher.audit as audit_module
-from publisher.audit import inputs_for_paths, run_audits
-from publisher.audits import AuditContext, AuditInput
+from publisher.audit import inputs_for_build, inputs_for_paths, run_audits
+from publisher.audits import AuditContext, AuditInput, Finding, is_not_checked
 from publisher.audits import html as html_audit
 from publisher.browser import Browser
 from publisher.build import BuildResult
+from publisher.cache import Store
 from publisher.config import load_config
 from publisher.diagnostics import Diagnostics
+from publisher.load import load_site
 
 from .conftest import CONTENT
 
@@ -119,3 +122,35 @@ def test_a_build_validates_the_markup_of_every_page_in_one_run(
     assert any(page.startswith("reports/") for page in pages)
     assert len(runs) == 1 and len(runs[0]) == len(pages)
     assert {f.artifact for f in result.findings if f.check == "html.valid"} == set(pages)
+
+
+def test_a_check_a_missing_tool_could_not_make_is_made_once_the_tool_is_there(
+    example_build: tuple[Path, BuildResult], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With poppler missing, the PDFs' reading order cannot be checked: that says nothing of the
+    files, so the audit's cache must not keep it — the next audit, with poppler, checks them."""
+    out, result = example_build
+    site = load_site(CONTENT, Diagnostics())
+    assert site is not None
+    inputs = [item for item in inputs_for_build(out, result.artifacts, site.documents)
+              if item.path.suffix == ".pdf" and "/library-card/" in f"/{item.name}"]
+    assert inputs and all(item.document is not None for item in inputs)
+    store = Store(tmp_path / "cache")
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which",
+                        lambda name, *a, **k: None if name == "pdftotext" else real_which(name))
+
+    def reading_order() -> list[Finding]:
+        found = run_audits(inputs, _context(out), Diagnostics(), store=store)
+        return [f for f in found if f.check == "pdf.reading-order"]
+
+    missing = reading_order()
+    assert len(missing) == len(inputs)
+    assert all(is_not_checked(f) and "poppler" in f.message for f in missing)
+    monkeypatch.setattr(shutil, "which", real_which)
+    checked = reading_order()
+    assert len(checked) == len(inputs)
+    assert not any(is_not_checked(f) for f in checked)
+    assert {f.outcome for f in checked} == {"passed"}
+    # and what was checked is kept: the same findings from the cache
+    assert [f.to_json() for f in reading_order()] == [f.to_json() for f in checked]

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import os
 import pkgutil
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import unquote, urlsplit
 
 from publisher.config import SiteConfig
 from publisher.model import Document
@@ -101,6 +103,39 @@ class AuditContext:
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "beside_done": None}
+
+
+#: how the message of a check that could not run for want of a tool begins (a browser, Java, an
+#: npm package, poppler): such a cannot-tell says nothing of the file, so it is never cached —
+#: the tool may be there at the next build
+NOT_CHECKED = "Not checked: "
+
+
+def not_checked(artifact: str, checks: Iterable[str], reason: str,
+                criteria: Criteria | None = None) -> list[Finding]:
+    """A cannot-tell finding for each of ``checks``, which could not run: ``reason`` says why
+    and what to do."""
+    return [Finding(artifact, check, "cannot-tell", f"{NOT_CHECKED}{reason}.",
+                    criteria or Criteria())
+            for check in checks]
+
+
+def is_not_checked(finding: Finding) -> bool:
+    """Whether a finding is one of :func:`not_checked`'s."""
+    return finding.outcome == "cannot-tell" and finding.message.startswith(NOT_CHECKED)
+
+
+def node_modules() -> Path:
+    """Where the pinned npm packages (axe-core, vnu-jar) are installed."""
+    configured = os.environ.get("PUBLISHER_NODE_MODULES")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "node_modules"
+
+
+def file_of_url(url: str) -> Path:
+    """The file a ``file://`` URL names (as a browser or the HTML checker reports a page)."""
+    return Path(unquote(urlsplit(url).path)).resolve()
 
 
 class Audit:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import threading
 import time
@@ -45,6 +44,9 @@ from publisher.audits import (
     Finding,
     Impact,
     Outcome,
+    file_of_url,
+    node_modules,
+    not_checked,
 )
 from publisher.browser import Browser, BrowserUnavailable, Tab
 
@@ -202,14 +204,6 @@ if (doc.scrollWidth > width && document.body) {
 return {scrollWidth: doc.scrollWidth, clientWidth: width, offenders: offenders.map(cssPath)};
 """
 )
-
-def node_modules() -> Path:
-    """Where the pinned npm packages (axe-core, vnu-jar) are installed."""
-    configured = os.environ.get("PUBLISHER_NODE_MODULES")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[2] / "node_modules"
-
 
 def axe_script() -> Path:
     return node_modules() / "axe-core" / "axe.min.js"
@@ -407,11 +401,6 @@ def run_axe(browser: Browser) -> Mapping[str, Any]:
     return results
 
 
-def _file_of(url: str) -> Path:
-    parts = urlsplit(url)
-    return Path(unquote(parts.path)).resolve()
-
-
 # --- the page without JavaScript ---------------------------------------------------------------
 #
 # The check "works without JavaScript" compares the page as loaded with the page loaded again with
@@ -505,7 +494,7 @@ def why_reload_without_js(
                 seen[url] = f"its style sheet {url} is not a local file"
             else:
                 try:
-                    word = _mentions(_file_of(url).read_bytes(), _SCRIPT_DEPENDENT_WORDS)
+                    word = _mentions(file_of_url(url).read_bytes(), _SCRIPT_DEPENDENT_WORDS)
                     seen[url] = f"its style sheet {url} mentions {word!r}" if word else None
                 except OSError as err:
                     seen[url] = f"its style sheet {url} could not be read ({err.strerror})"
@@ -782,13 +771,6 @@ def _reason(err: WebDriverException) -> str:
     return lines[0] if lines else type(err).__name__
 
 
-def _unavailable(name: str, checks: Iterable[str], reason: str) -> list[Finding]:
-    return [
-        Finding(name, check, "cannot-tell", f"Not checked: {reason}.", Criteria())
-        for check in checks
-    ]
-
-
 class HtmlAudit(Audit):
     name: ClassVar[str] = "html"
     suffixes: ClassVar[tuple[str, ...]] = (".html", ".htm")
@@ -813,7 +795,7 @@ class HtmlAudit(Audit):
                         done.result()
             except BrowserUnavailable as err:  # raised at the start: no page was examined
                 for item in left:
-                    pages[item.name] = _unavailable(item.name, BROWSER_CHECKS, str(err))
+                    pages[item.name] = not_checked(item.name, BROWSER_CHECKS, str(err))
         return [finding for item in inputs for finding in pages[item.name]]
 
     def _in_tab(self, tab: Tab, left: Iterable[AuditInput], ctx: AuditContext,
@@ -847,7 +829,7 @@ class HtmlAudit(Audit):
             scripted = _page_content(first)
             findings.append(skip_link_finding(item.name, browser))
             if not with_axe:
-                findings += _unavailable(
+                findings += not_checked(
                     item.name,
                     ["axe"],
                     f"axe-core is not installed ({axe_script()} is missing: run `npm ci`)",
@@ -863,7 +845,7 @@ class HtmlAudit(Audit):
             # Whatever was found before the page broke the browser would be a partial
             # result; report the page as not examined instead.
             del findings[done:]
-            findings += _unavailable(
+            findings += not_checked(
                 item.name,
                 BROWSER_CHECKS,
                 f"the page could not be examined in the browser ({_reason(err)})",
@@ -910,7 +892,7 @@ class HtmlAudit(Audit):
                     browser.open(item.path)
                     plain = _page_content(browser.script(_PAGE_CONTENT))
                 except WebDriverException as err:
-                    pages[item.name] += _unavailable(
+                    pages[item.name] += not_checked(
                         item.name, ["page.no-js"], f"the page would not load ({_reason(err)})"
                     )
                     continue

@@ -23,8 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from publisher.audits import Audit, AuditContext, AuditInput, Criteria, Finding
-from publisher.audits.html import _file_of, _unavailable, node_modules
+from publisher.audits import (
+    Audit,
+    AuditContext,
+    AuditInput,
+    Criteria,
+    Finding,
+    file_of_url,
+    node_modules,
+    not_checked,
+)
 
 VNU_TIMEOUT_SECONDS = 600
 VNU_BATCH = 200  # files per Java run: one run for a site, but never a command line too long
@@ -97,7 +105,7 @@ def validate_markup(paths: Sequence[Path]) -> dict[Path, MarkupReport] | str:
             return f"the Nu Html Checker failed: {err}"
         version = str(output.get("version", ""))
         for message in output.get("messages", []):
-            path = _file_of(str(message.get("url", "")))
+            path = file_of_url(str(message.get("url", "")))
             if path in reports:
                 reports[path].messages.append(message)
         for path in batch:
@@ -169,7 +177,7 @@ class MarkupAudit(Audit):
         reports = validate_markup([item.path for item in inputs])
         if isinstance(reports, str):  # the checker could not run: say so for every page
             return [finding for item in inputs
-                    for finding in _unavailable(item.name, ["html.valid"], reports)]
+                    for finding in not_checked(item.name, ["html.valid"], reports)]
         return [finding for item in inputs
                 for finding in markup_findings(item.name, reports[item.path.resolve()])]
 

@@ -27,7 +27,15 @@ from xml.etree import ElementTree
 
 import pikepdf
 
-from publisher.audits import Audit, AuditContext, AuditInput, Criteria, Finding, Impact
+from publisher.audits import (
+    Audit,
+    AuditContext,
+    AuditInput,
+    Criteria,
+    Finding,
+    Impact,
+    not_checked,
+)
 from publisher.model import (
     Document,
     Heading,
@@ -524,10 +532,17 @@ class PdfAudit(Audit):
             report.cannot_tell("pdf.reading-order", "the source of this PDF is not known, so "
                                "its reading order cannot be compared with it")
             return
+        if shutil.which("pdftotext") is None:
+            # for want of a tool, not a fact of the file: never cached (see not_checked)
+            report.findings += not_checked(
+                report.name, ["pdf.reading-order"], "poppler's pdftotext is not installed to read "
+                "the text back (install poppler-utils: see the README)",
+                CHECKS["pdf.reading-order"].criteria)
+            return
         extracted = extract_text(item.path)
         if extracted is None:
-            report.cannot_tell("pdf.reading-order", "poppler's pdftotext is not available to "
-                               "read the text back")
+            report.cannot_tell("pdf.reading-order", "poppler's pdftotext could not read the "
+                               "text of this PDF back")
             return
         fmt = item.artifact.format if item.artifact else (
             "pdf-poster" if item.name.endswith("-poster.pdf") else None)
