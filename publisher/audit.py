@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import threading
@@ -80,21 +81,31 @@ def inputs_for_paths(paths: Sequence[Path], diagnostics: Diagnostics) -> list[Au
     return inputs
 
 
+#: programs the audits run, found on the PATH
+AUDIT_PROGRAMS = ("ffmpeg", "pdftotext", "java")
+
+
 @cache
 def engines_version() -> str:
-    """The audits' engines: the pinned npm packages (axe-core, the HTML validator) and the
-    browser, by their files' size and date (asking Chromium its version takes a second)."""
+    """The audits' engines: the pinned npm packages (axe-core, the HTML validator), the browser
+    and the programs the audits run (ffmpeg decodes the notices, poppler's pdftotext reads the
+    PDFs' text, Java runs the validator), by their files' size and date (asking each its
+    version would start it: Chromium takes a second). A program missing gives its checks a
+    "Not checked" finding, which is never cached; one installed or upgraded re-audits every
+    file."""
     from publisher.audits import node_modules
     from publisher.browser import CHROMEDRIVER, CHROMIUM
 
     lock = node_modules().parent / "package-lock.json"
     parts: list[object] = [lock.read_bytes() if lock.is_file() else "no package-lock.json"]
-    for program in (CHROMIUM, CHROMEDRIVER):
+    found = [shutil.which(name) for name in AUDIT_PROGRAMS]
+    for program in (CHROMIUM, CHROMEDRIVER, *(Path(path) for path in found if path)):
         try:
             info = program.resolve().stat()
             parts.append([str(program.resolve()), info.st_size, info.st_mtime_ns])
         except OSError:
             parts.append([str(program), "missing"])
+    parts.append([name for name, path in zip(AUDIT_PROGRAMS, found, strict=True) if not path])
     return digest(*parts)
 
 

@@ -4,6 +4,7 @@ the website's pages shared between two tabs of the browser. Neither may change a
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,29 @@ def test_a_check_a_missing_tool_could_not_make_is_made_once_the_tool_is_there(
     assert {f.outcome for f in checked} == {"passed"}
     # and what was checked is kept: the same findings from the cache
     assert [f.to_json() for f in reading_order()] == [f.to_json() for f in checked]
+
+
+def test_installing_an_audit_program_changes_the_audits_cache_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The audit cache is keyed on the programs the audits run: a file audited with one ffmpeg,
+    pdftotext or Java is audited again with another, or once one is installed."""
+    real_which = shutil.which
+    fake = tmp_path / "pdftotext"
+    fake.write_bytes(b"#!/bin/sh\n")
+
+    def key(which: Callable[[str], str | None]) -> str:
+        monkeypatch.setattr(shutil, "which", lambda name, *a, **k: which(name))
+        audit_module.engines_version.cache_clear()
+        try:
+            return audit_module.engines_version()
+        finally:
+            monkeypatch.setattr(shutil, "which", real_which)
+            audit_module.engines_version.cache_clear()
+
+    missing = key(lambda name: None if name == "pdftotext" else real_which(name))
+    installed = key(lambda name: str(fake) if name == "pdftotext" else real_which(name))
+    assert missing != installed
+    assert key(lambda name: str(fake) if name == "pdftotext" else real_which(name)) == installed
+    fake.write_bytes(b"#!/bin/sh\n# upgraded\n")
+    assert key(lambda name: str(fake) if name == "pdftotext" else real_which(name)) != installed
