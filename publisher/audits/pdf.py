@@ -264,11 +264,13 @@ def _lines(words: list[_Word]) -> list[str]:
 
 def extract_text(path: Path) -> str | None:
     """The text of the PDF in reading order as poppler's layout analysis finds it (its text
-    flows, in order), or None when pdftotext is not installed or cannot read the file."""
-    if shutil.which("pdftotext") is None:
+    flows, in order), or None when pdftotext cannot run or cannot read the file (the audit
+    looks for pdftotext first: its absence is a check not made, not a fact of the file)."""
+    try:
+        done = subprocess.run(["pdftotext", "-bbox-layout", "-enc", "UTF-8", str(path), "-"],
+                              capture_output=True, check=False, timeout=120)
+    except OSError:
         return None
-    done = subprocess.run(["pdftotext", "-bbox-layout", "-enc", "UTF-8", str(path), "-"],
-                          capture_output=True, check=False, timeout=120)
     if done.returncode != 0:
         return None
     try:
