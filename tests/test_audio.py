@@ -349,8 +349,10 @@ def test_the_arabic_example_notice_is_synthesised_identically_every_time(tmp_pat
     for run in range(5):
         folder = tmp_path / str(run)
         folder.mkdir()
-        pieces = WRITER._synthesise(doc, sentences, options, ctx, folder)
-        assert pieces is not None, [d.format() for d in ctx.diagnostics]
+        synthesised = WRITER._synthesise(doc, sentences, options, ctx, folder)
+        assert synthesised is not None, [d.format() for d in ctx.diagnostics]
+        pieces, voice = synthesised
+        assert voice == "sem/ar"
         takes.append(b"".join(piece.tobytes() for piece in pieces))
     assert [take == takes[0] for take in takes] == [True] * len(takes)
 

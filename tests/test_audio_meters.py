@@ -5,9 +5,12 @@ the obvious computation; each case is built so that a wrong shortcut would show.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import wave
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ from publisher.writers import audio as audio_writer
 from publisher.writers.audio import SILENCE_DBFS, longest_silence
 
 RATE = 22050
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def reference_peak(samples: np.ndarray) -> float:
@@ -222,3 +226,53 @@ def test_peaks_computed_in_chunks_equal_one_call(speech: np.ndarray,
     assert np.array_equal(audio_writer._block_peaks(padded, blocks), whole)
     assert audio_writer.true_peak(speech, RATE) == pytest.approx(reference_peak(speech),
                                                                  abs=1e-9)
+
+
+def _calibration_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "calibrate_limiting", ROOT / "scripts" / "calibrate_limiting.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mastering_reaches_the_target_from_any_calibration(
+    speech: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A voice's calibration (voices.yaml) only chooses where the mastering's rounds start: from
+    a poor start the notice still reaches the target under the ceiling, in more rounds; from
+    the start the calibration script measures, in one."""
+    quiet = np.asarray(speech * 10 ** (-14 / 20), dtype=np.float32)  # to be brought up
+    target, ceiling = -15.5, -4.0
+    rounds: list[float] = []
+    limited = audio_writer.Mastering.limited
+
+    def counted(self: audio_writer.Mastering, gain_db: float, ceiling_dbtp: float) -> Any:
+        rounds.append(gain_db)
+        return limited(self, gain_db, ceiling_dbtp)
+
+    measured = _calibration_script().solve(audio_writer.Mastering(quiet, RATE), target, ceiling)
+    assert 0 < measured[0] < 20 and 0 < measured[1] < 1
+    monkeypatch.setattr(audio_writer.Mastering, "limited", counted)
+    taken = {}
+    for start in ((2.0, 0.6), (5.5, 0.25), (12.0, 0.15), measured):
+        rounds.clear()
+        out = audio_writer.Mastering(quiet, RATE)(target, ceiling, *start)
+        assert abs(audio_writer.integrated_loudness(out, RATE) - target) < 0.1, start
+        # the limiter scales each sample by its oversampled peak's need; scaled samples
+        # interpolate a hair differently (thousandths of a dB: the ceiling's margin takes it)
+        assert audio_writer.true_peak(out, RATE) <= ceiling + 0.01, start
+        taken[start] = len(rounds)
+    assert taken[measured] == 1
+    assert taken[(2.0, 0.6)] > 1 and taken[(12.0, 0.15)] > 1
+
+
+def test_voices_file_calibrates_each_example_voice() -> None:
+    calibration = audio_writer._calibration(ROOT / "formats" / "audio" / "voices.yaml")
+    for voice in audio_writer.DEFAULT_VOICES.values():
+        entry = calibration[voice]
+        assert set(entry) == {"pace", "limiting_gain_db", "limiting_slope"}
+        assert 0 < entry["limiting_gain_db"] < 15 and 0.1 <= entry["limiting_slope"] <= 1
+    assert audio_writer._paces(ROOT / "formats" / "audio" / "voices.yaml") == {
+        voice: entry["pace"] for voice, entry in calibration.items()}

@@ -95,15 +95,15 @@ LIMITER_HOLD = 0.005  # seconds
 #: that the later rounds (more gain: see LIMITING_SLOPE) reuse them; a round that needs more
 #: computes them again
 PEAK_ROOM_DB = 3.0
-#: the first round's gain over the one that would bring the unlimited speech to the target:
-#: the limiter takes 1.1 to 1.5 LU off at that gain, which the final gains make up with 2.9 to
-#: 4.4 dB more (measured on the three voices). Starting there spares most notices a round
-#: (each limits and measures the whole notice); only the number of rounds depends on it
+#: the first round's gain over the one that would bring the unlimited speech to the target,
+#: for a voice ``formats/audio/voices.yaml`` does not calibrate (``limiting_gain_db``): the
+#: limiter takes loudness off, which more gain makes up. Only the number of rounds depends on
+#: it (each limits and measures the whole notice)
 LIMITING_GAIN_DB = 5.5
-#: how much of a gain step the limited loudness follows, first guess: measured on the three
-#: voices at the loudness target, one more dB of gain adds 0.3 to 0.45 LU once limiting takes
-#: its share. Only the number of rounds depends on it (each next round follows the slope of
-#: the last two); it saves a round or two over assuming 1
+#: how much of a gain step the limited loudness follows, first guess, for a voice not
+#: calibrated (``limiting_slope``): one more dB of gain adds a quarter of a LU or so once
+#: limiting takes its share. Only the number of rounds depends on it (each next round follows
+#: the slope of the last two); it saves a round or two over assuming 1
 LIMITING_SLOPE = 0.25
 OVERSAMPLING = 4
 ENCODER_LOSS_LU = 0.45
@@ -812,35 +812,43 @@ class Mastering:
             self._loud = loud_peaks(self.samples, self._floor)
         return self._loud
 
-    def __call__(self, target_lufs: float, ceiling_dbtp: float) -> Samples:
+    def __call__(self, target_lufs: float, ceiling_dbtp: float,
+                 limiting_gain_db: float = LIMITING_GAIN_DB,
+                 slope: float = LIMITING_SLOPE) -> Samples:
+        """The notice at ``target_lufs`` under ``ceiling_dbtp``; the first round aims
+        ``limiting_gain_db`` over the unlimited gain and expects ``slope`` LU a dB after it
+        (the voice's calibration: only the number of rounds depends on them)."""
         if not np.isfinite(self.loudness):
             return self.samples.copy()
-        ceiling = 10 ** (ceiling_dbtp / 20)
-        gain_db = target_lufs - self.loudness + LIMITING_GAIN_DB
+        gain_db = target_lufs - self.loudness + limiting_gain_db
         # limiting takes more off the louder the gain: each next gain is aimed along the slope
         # of the last two rounds (the secant), which a round or two makes exact enough
-        slope = LIMITING_SLOPE
         tried: tuple[float, float] | None = None
         out = self.samples
         for _round in range(5):
-            gain = 10 ** (gain_db / 20)
-            index, peaks = self._peaks_over(ceiling / gain)
-            over = peaks > ceiling / gain
-            where, gains = _limiter_gain(ceiling / (gain * peaks[over]), index[over],
-                                         len(self.samples), self.rate)
-            del over
-            # float32, as the samples: the mastered notice is rounded to 16 bits anyway
-            out = np.multiply(self.samples, gain, dtype=np.float32)
-            out[where] *= gains
-            loudness = integrated_loudness(out, self.rate)
+            out, loudness = self.limited(gain_db, ceiling_dbtp)
             if not np.isfinite(loudness) or abs(loudness - target_lufs) < 0.1 or _round == 4:
                 break
             out = self.samples  # the round's array goes before the next round makes its own
             if tried is not None and gain_db != tried[0]:
-                slope = min(1.0, max(0.2, (loudness - tried[1]) / (gain_db - tried[0])))
+                slope = min(1.0, max(0.1, (loudness - tried[1]) / (gain_db - tried[0])))
             tried = (gain_db, loudness)
             gain_db += (target_lufs - loudness) / slope
         return out
+
+    def limited(self, gain_db: float, ceiling_dbtp: float) -> tuple[Samples, float]:
+        """One round: the notice with this gain, limited under the ceiling, and its loudness."""
+        ceiling = 10 ** (ceiling_dbtp / 20)
+        gain = 10 ** (gain_db / 20)
+        index, peaks = self._peaks_over(ceiling / gain)
+        over = peaks > ceiling / gain
+        where, gains = _limiter_gain(ceiling / (gain * peaks[over]), index[over],
+                                     len(self.samples), self.rate)
+        del over
+        # float32, as the samples: the mastered notice is rounded to 16 bits anyway
+        out = np.multiply(self.samples, gain, dtype=np.float32)
+        out[where] *= gains
+        return out, integrated_loudness(out, self.rate)
 
 
 def pause_before(previous: Sentence | None, sentence: Sentence) -> float:
@@ -865,16 +873,22 @@ def expected_duration(sentences: Sequence[Sentence], rate_wpm: int) -> float:
 
 
 @cache
-def _paces(path: Path) -> dict[str, float]:
-    """Each voice's pace (see ``formats/audio/voices.yaml``)."""
+def _calibration(path: Path) -> dict[str, dict[str, float]]:
+    """Each voice's calibration (see ``formats/audio/voices.yaml``): its numeric settings."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
     if not isinstance(data, dict):
         return {}
     return {
-        str(voice): float(entry["pace"])
+        str(voice): {str(key): float(value) for key, value in entry.items()
+                     if isinstance(value, int | float) and not isinstance(value, bool)}
         for voice, entry in data.items()
-        if isinstance(entry, dict) and isinstance(entry.get("pace"), int | float)
+        if isinstance(entry, dict)
     }
+
+
+def _paces(path: Path) -> dict[str, float]:
+    """Each voice's pace (see ``formats/audio/voices.yaml``)."""
+    return {voice: entry["pace"] for voice, entry in _calibration(path).items() if "pace" in entry}
 
 
 @cache
@@ -990,12 +1004,16 @@ class AudioWriter(Writer):
     ) -> _Notice | None:
         with tempfile.TemporaryDirectory(prefix="publisher-audio-") as tmp:
             folder = Path(tmp)
-            pieces = self._synthesise(doc, sentences, options, ctx, folder)
-            if pieces is None:
+            synthesised = self._synthesise(doc, sentences, options, ctx, folder)
+            if synthesised is None:
                 return None
+            pieces, voice = synthesised
             samples, cues = self._join(sentences, pieces)
             del pieces  # joined: a notice of minutes is tens of MB
             mastering = Mastering(samples, SAMPLE_RATE)
+            calibration = _calibration(ctx.formats_dir / "audio" / "voices.yaml").get(voice, {})
+            limiting = (calibration.get("limiting_gain_db", LIMITING_GAIN_DB),
+                        calibration.get("limiting_slope", LIMITING_SLOPE))
             ceiling = options.true_peak_dbtp - PEAK_MARGIN_DB
             # MP3 coding takes about 0.45 LU off espeak-ng's voices (measured at 64 kbit/s);
             # aim that much higher, then correct by what the decoded file really measures
@@ -1004,7 +1022,7 @@ class AudioWriter(Writer):
             # the peak the decoded MP3 may reach: a little under the ceiling, for rounding
             allowed_peak = options.true_peak_dbtp - 0.1
             for _attempt in range(4):
-                mp3 = self._encode(doc, mastering(target, ceiling), options, ctx, folder)
+                mp3 = self._encode(doc, mastering(target, ceiling, *limiting), options, ctx, folder)
                 if mp3 is None:
                     return None
                 # figures are measured on what a listener gets: the MP3 decoded back, as the
@@ -1040,7 +1058,9 @@ class AudioWriter(Writer):
         options: AudioOptions,
         ctx: RenderContext,
         folder: Path,
-    ) -> list[Samples] | None:
+    ) -> tuple[list[Samples], str] | None:
+        """The pieces, one per sentence, and the espeak-ng voice that spoke them (its
+        identifier, as voices.yaml names it); None when they could not be made (reported)."""
         voice = options.voice_for(doc.lang)
         job = {
             "voice": voice,
@@ -1109,7 +1129,7 @@ class AudioWriter(Writer):
             # float32: 4 bytes a sample, and exact for 16-bit samples (a power-of-two scale)
             pieces.append(np.frombuffer(frames, dtype="<i2").astype(np.float32)
                           * np.float32(1 / 32768))
-        return None if failed else pieces
+        return None if failed else (pieces, str(result["voice"]))
 
     @staticmethod
     def _join(sentences: list[Sentence], pieces: list[Samples]) -> tuple[Samples, list[Cue]]:
