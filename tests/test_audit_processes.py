@@ -3,6 +3,7 @@ the website's pages shared between two tabs of the browser. Neither may change a
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -181,3 +182,36 @@ def test_installing_an_audit_program_changes_the_audits_cache_key(
     assert key(lambda name: str(fake) if name == "pdftotext" else real_which(name)) == installed
     fake.write_bytes(b"#!/bin/sh\n# upgraded\n")
     assert key(lambda name: str(fake) if name == "pdftotext" else real_which(name)) != installed
+
+
+def test_without_ffmpeg_a_notice_s_sound_is_not_checked_and_the_rest_is(
+    example_build: tuple[Path, BuildResult], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A notice the audit must decode itself (here: its document known, but not the writer's
+    proof of its sound), on a machine without ffmpeg: its sound's checks say so, "not checked"
+    (never cached), and its captions, transcript and tags, which need no decoding, are checked
+    as ever."""
+    from publisher.audits.audio import AUDIT, SOUND_CHECKS
+
+    out, result = example_build
+    site = load_site(CONTENT, Diagnostics())
+    assert site is not None
+    inputs = [dataclasses.replace(item, artifact=None)
+              for item in inputs_for_build(out, result.artifacts, site.documents)
+              if item.path.suffix in (".mp3", ".vtt") and "/library-card/" in f"/{item.name}"]
+    mp3s = [item.name for item in inputs if item.path.suffix == ".mp3"]
+    assert mp3s and all(item.document is not None for item in inputs)
+    with_ffmpeg = AUDIT.audit(inputs, _context(out))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg on it
+    assert shutil.which("ffmpeg") is None
+    without = AUDIT.audit(inputs, _context(out))
+    for name in mp3s:
+        found = {f.check: f for f in without if f.artifact == name}
+        assert set(SOUND_CHECKS) <= set(found)
+        for check in SOUND_CHECKS:
+            assert is_not_checked(found[check]) and "install ffmpeg" in found[check].message
+        others = {check: f.outcome for check, f in found.items() if check not in SOUND_CHECKS}
+        assert others == {"audio.captions-timing": "passed", "audio.captions-complete": "passed",
+                          "audio.transcript": "passed", "audio.id3-tags": "passed"}
+        checked = {f.check: f.outcome for f in with_ffmpeg if f.artifact == name}
+        assert {checked[check] for check in SOUND_CHECKS} == {"passed"}

@@ -22,7 +22,16 @@ from typing import Any
 
 from mutagen.id3 import ID3, ID3NoHeaderError
 
-from publisher.audits import Audit, AuditContext, AuditInput, Criteria, Finding, Impact, Outcome
+from publisher.audits import (
+    Audit,
+    AuditContext,
+    AuditInput,
+    Criteria,
+    Finding,
+    Impact,
+    Outcome,
+    not_checked,
+)
 from publisher.i18n import Locale
 from publisher.speech import Sentence, script, word_count
 from publisher.writers.audio import (
@@ -51,6 +60,9 @@ CAPTIONS_COMPLETE = Criteria(wcag=("1.2.1",), en301549=("7.1.1", "10.1.2.1"))
 TRANSCRIPT = Criteria(wcag=("1.2.1",), en301549=("9.1.2.1", "10.1.2.1"))
 SOUND = Criteria()
 TAGS = Criteria(wcag=("2.4.2", "3.1.1"), en301549=("10.2.4.2", "10.3.1.1"))
+#: the checks made on the decoded sound
+SOUND_CHECKS = ("audio.decodes", "audio.pace", "audio.silence", "audio.loudness",
+                "audio.true-peak")
 
 
 class _Report:
@@ -152,6 +164,8 @@ class AudioAudit(Audit):
                 report.add("audio.decodes", False, f"The file does not decode as audio: {exc}.",
                            SOUND, "critical")
                 return report.findings
+            except OSError as exc:  # ffmpeg could not be started: this says nothing of the file
+                return self._unmeasured(report, item, ctx, exc)
         duration = sound.duration
         figures["duration_seconds"] = round(duration, 2)
         if duration < 0.5 or not sound.audible:
@@ -167,10 +181,25 @@ class AudioAudit(Audit):
         self._pace(report, sentences, duration, options)
         self._silence(report, sound)
         self._loudness(report, sound.loudness, sound.peak, options)
+        return self._beside(report, item, sentences, duration)
+
+    def _beside(self, report: _Report, item: AuditInput, sentences: list[Sentence] | None,
+                duration: float | None) -> list[Finding]:
+        """The checks of what goes with the sound: its captions, transcript and tags."""
         self._captions(report, item.path.with_suffix(".vtt"), sentences, duration)
         self._transcript(report, item.path, sentences)
         self._tags(report, item)
         return report.findings
+
+    def _unmeasured(self, report: _Report, item: AuditInput, ctx: AuditContext,
+                    error: OSError) -> list[Finding]:
+        """Without ffmpeg the sound's checks are not made (a not-checked finding each, which
+        the audits' cache never keeps); the captions, transcript and tags need no decoding."""
+        report.findings += not_checked(
+            item.name, SOUND_CHECKS,
+            f"ffmpeg could not be run to decode the notice ({error.strerror or error}): "
+            "install ffmpeg (see the README)", SOUND)
+        return self._beside(report, item, self._script(item, ctx), None)
 
     def _pace(self, report: _Report, sentences: list[Sentence] | None, duration: float,
               options: AudioOptions) -> None:
@@ -247,7 +276,8 @@ class AudioAudit(Audit):
             SOUND, "moderate")
 
     def _captions(self, report: _Report, vtt: Path, sentences: list[Sentence] | None,
-                  duration: float) -> None:
+                  duration: float | None) -> None:
+        """``duration``: the sound's, None when it could not be measured."""
         if not vtt.is_file():
             report.add("audio.captions-timing", False,
                        f"There are no captions beside the notice ({vtt.name}).",
@@ -263,7 +293,9 @@ class AudioAudit(Audit):
         report.add(
             "audio.captions-timing", not problems,
             problems[0][1] if problems else
-            f"{len(cues)} captions, in order, none overlapping, all within the sound.",
+            f"{len(cues)} captions, in order, none overlapping, "
+            + ("all within the sound." if duration is not None else
+               "(the sound could not be measured to see that they end within it)."),
             CAPTIONS_TIMING, "serious", problems[0][0] if problems else "")
         if sentences is None:
             report.add("audio.captions-complete", None,
