@@ -203,17 +203,20 @@ def children_cpu() -> float:
 
 
 def _reap_orphans(seconds: float = 20.0) -> int:
-    """Wait for every adopted orphan to end (Chromium shuts down after its driver has gone)."""
+    """Wait for every adopted orphan to end (Chromium shuts down after its driver has gone),
+    ``seconds`` at most."""
     reaped, deadline = 0, time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             break  # no child left
-        if pid == 0:
-            time.sleep(0.05)
-        else:
+        if pid != 0:
             reaped += 1
+        elif time.monotonic() >= deadline:
+            break
+        else:
+            time.sleep(0.05)
     return reaped
 
 
@@ -228,7 +231,9 @@ def measure_tree(label: str, command: list[str]) -> Measured:
     """
     if not _become_subreaper():
         raise SystemExit("prctl(PR_SET_CHILD_SUBREAPER) failed: the tree's CPU cannot be measured")
-    _reap_orphans(0)
+    # what an earlier measure left (the bare axe loop's Chromium, adopted as it shut down) ends
+    # and is reaped first: reaped later, its CPU time would be counted as this command's
+    _reap_orphans()
     before = children_cpu()
     measured = measure(label, command)
     _reap_orphans()
