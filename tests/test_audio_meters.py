@@ -256,7 +256,7 @@ def test_mastering_reaches_the_target_from_any_calibration(
     assert 0 < measured[0] < 20 and 0 < measured[1] < 1
     monkeypatch.setattr(audio_writer.Mastering, "limited", counted)
     taken = {}
-    for start in ((2.0, 0.6), (5.5, 0.25), (12.0, 0.15), measured):
+    for start in ((2.0, 0.6), (5.5, 0.25), (12.0, 0.15), (5.5, 0.0), measured):
         rounds.clear()
         out = audio_writer.Mastering(quiet, RATE)(target, ceiling, *start)
         assert abs(audio_writer.integrated_loudness(out, RATE) - target) < 0.1, start

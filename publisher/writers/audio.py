@@ -821,6 +821,7 @@ class Mastering:
         if not np.isfinite(self.loudness):
             return self.samples.copy()
         gain_db = target_lufs - self.loudness + limiting_gain_db
+        slope = min(1.0, max(0.1, slope))  # as the secant's below: a zero would divide by it
         # limiting takes more off the louder the gain: each next gain is aimed along the slope
         # of the last two rounds (the secant), which a round or two makes exact enough
         tried: tuple[float, float] | None = None
