@@ -30,12 +30,11 @@ from publisher.load import load_site  # noqa: E402
 from publisher.speech import script  # noqa: E402
 from publisher.writers import RenderContext  # noqa: E402
 from publisher.writers.audio import (  # noqa: E402
-    ENCODER_LOSS_LU,
-    PEAK_MARGIN_DB,
     SAMPLE_RATE,
     WRITER,
     AudioOptions,
     Mastering,
+    first_aims,
 )
 
 
@@ -67,8 +66,7 @@ def main() -> int:
         print("\n".join(d.format() for d in diagnostics), file=sys.stderr)
         return 1
     options = AudioOptions.model_validate(site.config.format_options("audio"))
-    target = options.loudness_lufs + ENCODER_LOSS_LU  # what the writer's mastering aims at
-    ceiling = options.true_peak_dbtp - PEAK_MARGIN_DB
+    target, ceiling = first_aims(options)  # what the writer's mastering aims at
     found: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for key in sorted(site.documents):
         doc = site.documents[key]

@@ -785,6 +785,12 @@ def _limiter_gain(
     return index, np.minimum(smooth, part, out=smooth)
 
 
+def _bounded_slope(slope: float) -> float:
+    """A slope the rounds may follow: at least 0.1 LU a dB (the French voice's is 0.19), so
+    that no step is huge, and at most 1 (no limiting at all)."""
+    return min(1.0, max(0.1, slope))
+
+
 class Mastering:
     """Loudness and true-peak mastering of one joined notice: one gain to the target
     integrated loudness and one pass of a look-ahead limiter under the ceiling, applied once to
@@ -821,7 +827,7 @@ class Mastering:
         if not np.isfinite(self.loudness):
             return self.samples.copy()
         gain_db = target_lufs - self.loudness + limiting_gain_db
-        slope = min(1.0, max(0.1, slope))  # as the secant's below: a zero would divide by it
+        slope = _bounded_slope(slope)  # a calibration's too: a zero would divide by it
         # limiting takes more off the louder the gain: each next gain is aimed along the slope
         # of the last two rounds (the secant), which a round or two makes exact enough
         tried: tuple[float, float] | None = None
@@ -832,7 +838,7 @@ class Mastering:
                 break
             out = self.samples  # the round's array goes before the next round makes its own
             if tried is not None and gain_db != tried[0]:
-                slope = min(1.0, max(0.1, (loudness - tried[1]) / (gain_db - tried[0])))
+                slope = _bounded_slope((loudness - tried[1]) / (gain_db - tried[0]))
             tried = (gain_db, loudness)
             gain_db += (target_lufs - loudness) / slope
         return out
@@ -850,6 +856,16 @@ class Mastering:
         out = np.multiply(self.samples, gain, dtype=np.float32)
         out[where] *= gains
         return out, integrated_loudness(out, self.rate)
+
+
+def first_aims(options: AudioOptions) -> tuple[float, float]:
+    """What the mastering first aims a notice at (the writer corrects them after measuring the
+    decoded MP3; the calibration script measures the voices at them): the loudness, in LUFS,
+    and the limiter's ceiling, in dBTP. MP3 coding takes about 0.45 LU off espeak-ng's voices
+    (measured at 64 kbit/s), so the loudness is aimed that much higher; the ceiling leaves the
+    encoder's overshoot its margin."""
+    return (options.loudness_lufs + ENCODER_LOSS_LU,
+            options.true_peak_dbtp - PEAK_MARGIN_DB)
 
 
 def pause_before(previous: Sentence | None, sentence: Sentence) -> float:
@@ -1015,10 +1031,8 @@ class AudioWriter(Writer):
             calibration = _calibration(ctx.formats_dir / "audio" / "voices.yaml").get(voice, {})
             limiting = (calibration.get("limiting_gain_db", LIMITING_GAIN_DB),
                         calibration.get("limiting_slope", LIMITING_SLOPE))
-            ceiling = options.true_peak_dbtp - PEAK_MARGIN_DB
-            # MP3 coding takes about 0.45 LU off espeak-ng's voices (measured at 64 kbit/s);
-            # aim that much higher, then correct by what the decoded file really measures
-            target = options.loudness_lufs + ENCODER_LOSS_LU
+            # then corrected by what the decoded file really measures
+            target, ceiling = first_aims(options)
             mp3: bytes | None = None
             # the peak the decoded MP3 may reach: a little under the ceiling, for rounding
             allowed_peak = options.true_peak_dbtp - 0.1
