@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
@@ -158,14 +159,14 @@ class AudioAudit(Audit):
         report = _Report(item.name, figures)
         sound = self._proven(item)
         if sound is None:
+            if shutil.which("ffmpeg") is None:  # as the PDF audit looks for pdftotext
+                return self._unmeasured(report, item, ctx)
             try:
                 sound = measure(*decode(item.path))
             except ValueError as exc:
                 report.add("audio.decodes", False, f"The file does not decode as audio: {exc}.",
                            SOUND, "critical")
                 return report.findings
-            except OSError as exc:  # ffmpeg could not be started: this says nothing of the file
-                return self._unmeasured(report, item, ctx, exc)
         duration = sound.duration
         figures["duration_seconds"] = round(duration, 2)
         if duration < 0.5 or not sound.audible:
@@ -191,14 +192,15 @@ class AudioAudit(Audit):
         self._tags(report, item)
         return report.findings
 
-    def _unmeasured(self, report: _Report, item: AuditInput, ctx: AuditContext,
-                    error: OSError) -> list[Finding]:
+    def _unmeasured(self, report: _Report, item: AuditInput, ctx: AuditContext
+                    ) -> list[Finding]:
         """Without ffmpeg the sound's checks are not made (a not-checked finding each, which
-        the audits' cache never keeps); the captions, transcript and tags need no decoding."""
+        the audits' cache never keeps: that says nothing of the file); the captions,
+        transcript and tags need no decoding."""
         report.findings += not_checked(
             item.name, SOUND_CHECKS,
-            f"ffmpeg could not be run to decode the notice ({error.strerror or error}): "
-            "install ffmpeg (see the README)", SOUND)
+            "ffmpeg is not installed to decode the notice (install ffmpeg: see the README)",
+            SOUND)
         return self._beside(report, item, self._script(item, ctx), None)
 
     def _pace(self, report: _Report, sentences: list[Sentence] | None, duration: float,
