@@ -82,22 +82,28 @@ def inputs_for_paths(paths: Sequence[Path], diagnostics: Diagnostics) -> list[Au
 
 
 #: programs the audits run, found on the PATH
-AUDIT_PROGRAMS = ("ffmpeg", "pdftotext", "java")
+AUDIT_PROGRAMS = ("pdftotext", "java")
 
 
 @cache
 def engines_version() -> str:
-    """The audits' engines: the pinned npm packages (axe-core, the HTML validator), the browser
-    and the programs the audits run (ffmpeg decodes the notices, poppler's pdftotext reads the
-    PDFs' text, Java runs the validator), by their files' size and date (asking each its
-    version would start it: Chromium takes a second). A program missing gives its checks a
-    "Not checked" finding, which is never cached; one installed or upgraded re-audits every
-    file."""
+    """The audits' engines: the pinned npm packages (axe-core, the HTML validator), the audio
+    decoder (the soundfile wheel, whose libsndfile and libmpg123 decode the notices), the
+    browser and the programs the audits run (poppler's pdftotext reads the PDFs' text, Java
+    runs the validator), by their files' size and date (asking each its version would start
+    it: Chromium takes a second). A program missing gives its checks a "Not checked" finding,
+    which is never cached; one installed or upgraded re-audits every file."""
+    from importlib.metadata import PackageNotFoundError, version
+
     from publisher.audits import node_modules
     from publisher.browser import CHROMEDRIVER, CHROMIUM
 
     lock = node_modules().parent / "package-lock.json"
     parts: list[object] = [lock.read_bytes() if lock.is_file() else "no package-lock.json"]
+    try:
+        parts.append(["soundfile", version("soundfile")])
+    except PackageNotFoundError:
+        parts.append(["soundfile", "missing"])
     found = [shutil.which(name) for name in AUDIT_PROGRAMS]
     for program in (CHROMIUM, CHROMEDRIVER, *(Path(path) for path in found if path)):
         try:
@@ -128,7 +134,7 @@ def run_audits(
 
     The website's audit (a browser, the validator) runs beside the others, which take their
     turns in a process of their own (see :func:`_in_child`): each spends most of its time in
-    engines outside Python (Chromium, Java, ffmpeg, poppler, liblouis), so two cores are kept
+    engines outside Python (Chromium, Java, libsndfile, poppler, liblouis), so two cores are kept
     busy. Findings and messages come out in the same order whatever finished first."""
     store = store or Store(None)
     config = ctx.config.model_dump_json() if ctx.config else ""

@@ -164,12 +164,37 @@ def test_decode_reads_the_rate_from_the_stream(tmp_path: Path) -> None:
     samples, rate = audio_writer.decode(source)
     assert rate == 44100 and len(samples) == 66150
     assert np.max(np.abs(samples)) == pytest.approx(0.125, abs=1e-3)  # lavfi's sine, mono mix
-    resampled, rate = audio_writer.decode(source, 22050)
-    assert rate == 22050 and abs(len(resampled) - 33075) <= 64
     broken = tmp_path / "broken.mp3"
     broken.write_bytes(b"ID3" + bytes(200))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no audio stream"):
         audio_writer.decode(broken)
+    with pytest.raises(ValueError, match="no such file"):
+        audio_writer.decode(tmp_path / "missing.mp3")
+
+
+def test_decoding_in_process_gives_ffmpeg_s_samples(tmp_path: Path) -> None:
+    """The in-process decoder (libmpg123) and ffmpeg's agree on a real notice's MP3: the same
+    length (both drop the encoder delay and padding the LAME header gives), the same samples
+    within float rounding, and so the same figures, true peak over full scale included."""
+    wav, mp3, out = tmp_path / "speech.wav", tmp_path / "speech.mp3", tmp_path / "ffmpeg.wav"
+    subprocess.run(["espeak-ng", "-v", "en", "-w", str(wav), "Parking permits cost twenty "
+                    "euros a month, paid at the town hall from Monday to Friday."], check=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(wav), "-af",
+                    "volume=12dB", "-c:a", "libmp3lame", "-b:a", "64k", str(mp3)], check=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(mp3), "-map_metadata",
+                    "-1", "-fflags", "+bitexact", "-c:a", "pcm_f32le", str(out)], check=True)
+    ours, rate = audio_writer.decode(mp3)
+    with wave.open(str(wav), "rb") as handle:
+        frames = handle.getnframes()
+    theirs = np.fromfile(out, dtype="<f4")[-len(ours):]  # after the WAV header
+    assert rate == RATE and len(ours) == frames
+    assert out.stat().st_size - 4 * len(ours) < 100  # nothing but the header before them
+    assert np.max(np.abs(ours - theirs)) < 1e-5
+    assert np.max(np.abs(ours)) > 1  # loud enough to go over full scale, which is kept
+    assert audio_writer.true_peak(ours, RATE) == pytest.approx(
+        audio_writer.true_peak(theirs, RATE), abs=1e-3)
+    assert audio_writer.integrated_loudness(ours, RATE) == pytest.approx(
+        audio_writer.integrated_loudness(theirs, RATE), abs=1e-3)
 
 
 def _wav(path: Path, samples: np.ndarray) -> None:

@@ -161,7 +161,7 @@ def test_a_check_a_missing_tool_could_not_make_is_made_once_the_tool_is_there(
 def test_installing_an_audit_program_changes_the_audits_cache_key(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The audit cache is keyed on the programs the audits run: a file audited with one ffmpeg,
+    """The audit cache is keyed on the programs the audits run: a file audited with one
     pdftotext or Java is audited again with another, or once one is installed."""
     real_which = shutil.which
     fake = tmp_path / "pdftotext"
@@ -184,34 +184,32 @@ def test_installing_an_audit_program_changes_the_audits_cache_key(
     assert key(lambda name: str(fake) if name == "pdftotext" else real_which(name)) != installed
 
 
-def test_without_ffmpeg_a_notice_s_sound_is_not_checked_and_the_rest_is(
+def test_the_audio_audit_decodes_a_notice_itself_without_ffmpeg(
     example_build: tuple[Path, BuildResult], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A notice the audit must decode itself (here: its document known, but not the writer's
-    proof of its sound), on a machine without ffmpeg: its sound's checks say so, "not checked"
-    (never cached), and its captions, transcript and tags, which need no decoding, are checked
-    as ever."""
-    from publisher.audits.audio import AUDIT, SOUND_CHECKS
+    proof of its sound) is decoded in process: on a machine without ffmpeg every check of it
+    is made, with the figures the writer proved."""
+    from publisher.audits.audio import AUDIT
 
     out, result = example_build
     site = load_site(CONTENT, Diagnostics())
     assert site is not None
-    inputs = [dataclasses.replace(item, artifact=None)
-              for item in inputs_for_build(out, result.artifacts, site.documents)
-              if item.path.suffix in (".mp3", ".vtt") and "/library-card/" in f"/{item.name}"]
+    built = inputs_for_build(out, result.artifacts, site.documents)
+    notices = [item for item in built if item.path.suffix in (".mp3", ".vtt")
+               and "/library-card/" in f"/{item.name}"]
+    proven = AUDIT.audit(notices, _context(out))
+    inputs = [dataclasses.replace(item, artifact=None) for item in notices]
     mp3s = [item.name for item in inputs if item.path.suffix == ".mp3"]
     assert mp3s and all(item.document is not None for item in inputs)
-    with_ffmpeg = AUDIT.audit(inputs, _context(out))
     monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg on it
     assert shutil.which("ffmpeg") is None
-    without = AUDIT.audit(inputs, _context(out))
+    decoded = AUDIT.audit(inputs, _context(out))
+    assert not any(is_not_checked(f) for f in decoded)
     for name in mp3s:
-        found = {f.check: f for f in without if f.artifact == name}
-        assert set(SOUND_CHECKS) <= set(found)
-        for check in SOUND_CHECKS:
-            assert is_not_checked(found[check]) and "install ffmpeg" in found[check].message
-        others = {check: f.outcome for check, f in found.items() if check not in SOUND_CHECKS}
-        assert others == {"audio.captions-timing": "passed", "audio.captions-complete": "passed",
-                          "audio.transcript": "passed", "audio.id3-tags": "passed"}
-        checked = {f.check: f.outcome for f in with_ffmpeg if f.artifact == name}
-        assert {checked[check] for check in SOUND_CHECKS} == {"passed"}
+        found = {f.check: f for f in decoded if f.artifact == name}
+        assert {f.outcome for f in found.values()} == {"passed"}
+        assert {"audio.decodes", "audio.pace", "audio.silence", "audio.loudness",
+                "audio.true-peak", "audio.captions-timing", "audio.captions-complete",
+                "audio.transcript", "audio.id3-tags"} <= set(found)
+    assert [f.to_json() for f in decoded] == [f.to_json() for f in proven]

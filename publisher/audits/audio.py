@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,16 +22,7 @@ from typing import Any
 
 from mutagen.id3 import ID3, ID3NoHeaderError
 
-from publisher.audits import (
-    Audit,
-    AuditContext,
-    AuditInput,
-    Criteria,
-    Finding,
-    Impact,
-    Outcome,
-    not_checked,
-)
+from publisher.audits import Audit, AuditContext, AuditInput, Criteria, Finding, Impact, Outcome
 from publisher.i18n import Locale
 from publisher.speech import Sentence, script, word_count
 from publisher.writers.audio import (
@@ -61,9 +51,6 @@ CAPTIONS_COMPLETE = Criteria(wcag=("1.2.1",), en301549=("7.1.1", "10.1.2.1"))
 TRANSCRIPT = Criteria(wcag=("1.2.1",), en301549=("9.1.2.1", "10.1.2.1"))
 SOUND = Criteria()
 TAGS = Criteria(wcag=("2.4.2", "3.1.1"), en301549=("10.2.4.2", "10.3.1.1"))
-#: the checks made on the decoded sound
-SOUND_CHECKS = ("audio.decodes", "audio.pace", "audio.silence", "audio.loudness",
-                "audio.true-peak")
 
 
 class _Report:
@@ -159,8 +146,6 @@ class AudioAudit(Audit):
         report = _Report(item.name, figures)
         sound = self._proven(item)
         if sound is None:
-            if shutil.which("ffmpeg") is None:  # as the PDF audit looks for pdftotext
-                return self._unmeasured(report, item, ctx)
             try:
                 sound = measure(*decode(item.path))
             except ValueError as exc:
@@ -182,26 +167,10 @@ class AudioAudit(Audit):
         self._pace(report, sentences, duration, options)
         self._silence(report, sound)
         self._loudness(report, sound.loudness, sound.peak, options)
-        return self._beside(report, item, sentences, duration)
-
-    def _beside(self, report: _Report, item: AuditInput, sentences: list[Sentence] | None,
-                duration: float | None) -> list[Finding]:
-        """The checks of what goes with the sound: its captions, transcript and tags."""
         self._captions(report, item.path.with_suffix(".vtt"), sentences, duration)
         self._transcript(report, item.path, sentences)
         self._tags(report, item)
         return report.findings
-
-    def _unmeasured(self, report: _Report, item: AuditInput, ctx: AuditContext
-                    ) -> list[Finding]:
-        """Without ffmpeg the sound's checks are not made (a not-checked finding each, which
-        the audits' cache never keeps: that says nothing of the file); the captions,
-        transcript and tags need no decoding."""
-        report.findings += not_checked(
-            item.name, SOUND_CHECKS,
-            "ffmpeg is not installed to decode the notice (install ffmpeg: see the README)",
-            SOUND)
-        return self._beside(report, item, self._script(item, ctx), None)
 
     def _pace(self, report: _Report, sentences: list[Sentence] | None, duration: float,
               options: AudioOptions) -> None:
@@ -235,8 +204,8 @@ class AudioAudit(Audit):
         holds exactly the bytes it made (by SHA-256); None otherwise, and the file is decoded.
 
         The writer decodes the MP3 it made and measures it with :func:`measure` — the same
-        ffmpeg call and the same meters as below, on the same bytes, so the same figures (a
-        test keeps it so). Doing it again would cost ~0.8 s of CPU a notice for nothing; a file
+        decoder and the same meters as below, on the same bytes, so the same figures (a test
+        keeps it so). Doing it again would cost ~0.8 s of CPU a notice for nothing; a file
         changed after the build (or from elsewhere) does not match and is measured here."""
         artifact = item.artifact
         if artifact is None:
@@ -278,8 +247,7 @@ class AudioAudit(Audit):
             SOUND, "moderate")
 
     def _captions(self, report: _Report, vtt: Path, sentences: list[Sentence] | None,
-                  duration: float | None) -> None:
-        """``duration``: the sound's, None when it could not be measured."""
+                  duration: float) -> None:
         if not vtt.is_file():
             report.add("audio.captions-timing", False,
                        f"There are no captions beside the notice ({vtt.name}).",
@@ -295,9 +263,7 @@ class AudioAudit(Audit):
         report.add(
             "audio.captions-timing", not problems,
             problems[0][1] if problems else
-            f"{len(cues)} captions, in order, none overlapping, "
-            + ("all within the sound." if duration is not None else
-               "(the sound could not be measured to see that they end within it)."),
+            f"{len(cues)} captions, in order, none overlapping, all within the sound.",
             CAPTIONS_TIMING, "serious", problems[0][0] if problems else "")
         if sentences is None:
             report.add("audio.captions-complete", None,
