@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from publisher.diagnostics import Diagnostics  # noqa: E402
+from publisher.engine import keep_heap  # noqa: E402
 from publisher.i18n import Locale  # noqa: E402
 from publisher.model import Document  # noqa: E402
 from publisher.speech import script  # noqa: E402
@@ -88,6 +89,7 @@ def main() -> None:
     options = AudioOptions.model_validate(site.config.format_options("audio"))
     paces = _paces(ROOT / "formats" / "audio" / "voices.yaml")
 
+    keep_heap()  # the allocator options of a build's render workers
     clock = Clock()
     seconds_of_audio = 0.0
     failures = 0

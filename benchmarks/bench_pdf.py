@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from publisher.diagnostics import Diagnostics  # noqa: E402
+from publisher.engine import keep_heap  # noqa: E402
 from publisher.i18n import Locale  # noqa: E402
 from publisher.load import load_site  # noqa: E402
 from publisher.writers import RenderContext  # noqa: E402
@@ -38,6 +39,7 @@ def main() -> int:
         for item in diagnostics.sorted():
             print(item.format())
         return 1
+    keep_heap()  # the allocator options of a build's render workers
     build_time = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     jobs = []
     for lang in site.config.language_codes:

@@ -306,7 +306,7 @@ class InProcess(Executor):
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 
 
-def _keep_heap() -> None:
+def keep_heap() -> None:
     """A render worker's malloc (glibc's) serves large blocks from its heap and keeps what they
     free for the next ones, until the worker ends with the rendering.
 
@@ -339,7 +339,7 @@ class Processes(Executor):
         # thousand services, 360 MiB less a worker).
         gc.freeze()
         self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                        initializer=_keep_heap)
+                                        initializer=keep_heap)
         # start every worker now, before a progress bar's thread exists in this process
         for future in [self.pool.submit(os.getpid) for _ in range(jobs)]:
             future.result()
