@@ -93,17 +93,13 @@ def engines_version() -> str:
     runs the validator), by their files' size and date (asking each its version would start
     it: Chromium takes a second). A program missing gives its checks a "Not checked" finding,
     which is never cached; one installed or upgraded re-audits every file."""
-    from importlib.metadata import PackageNotFoundError, version
-
     from publisher.audits import node_modules
     from publisher.browser import CHROMEDRIVER, CHROMIUM
+    from publisher.writers.audio import decoder_version
 
     lock = node_modules().parent / "package-lock.json"
-    parts: list[object] = [lock.read_bytes() if lock.is_file() else "no package-lock.json"]
-    try:
-        parts.append(["soundfile", version("soundfile")])
-    except PackageNotFoundError:
-        parts.append(["soundfile", "missing"])
+    parts: list[object] = [lock.read_bytes() if lock.is_file() else "no package-lock.json",
+                           decoder_version()]
     found = [shutil.which(name) for name in AUDIT_PROGRAMS]
     for program in (CHROMIUM, CHROMEDRIVER, *(Path(path) for path in found if path)):
         try:

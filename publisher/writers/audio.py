@@ -423,6 +423,15 @@ def _sndfile_message(error: RuntimeError, path: Path) -> str:
     return reason
 
 
+def decoder_version() -> str:
+    """The version of the decoder :func:`decode` uses (the soundfile wheel, which brings its
+    libsndfile and libmpg123): the writer's figures and the audit's findings depend on it."""
+    try:
+        return f"soundfile {importlib.metadata.version('soundfile')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "soundfile missing"
+
+
 def decode(path: Path) -> tuple[Samples, int]:
     """An audio file (MP3, WAV, FLAC, Ogg) decoded to mono float32 samples at its own rate.
     Raises ValueError when it cannot be read as audio.
@@ -954,7 +963,7 @@ class AudioWriter(Writer):
                 _tool_version(("espeak-ng", "--version")),
                 f"pyttsx3 {getattr(pyttsx3, '__version__', '?')}",
                 _tool_version(("ffmpeg", "-version")),
-                f"soundfile {importlib.metadata.version('soundfile')}",  # the decoder
+                decoder_version(),
             )
         )
 
