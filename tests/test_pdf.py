@@ -11,11 +11,13 @@ import datetime as dt
 import io
 import shutil
 import subprocess
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import page as pdf_validator
 import pikepdf
 import pytest
 from PIL import Image as PILImage
@@ -46,7 +48,7 @@ from publisher.model import (
     TableCell,
     Text,
 )
-from publisher.writers import Artifact, RenderContext, Site
+from publisher.writers import Artifact, RenderContext, Site, pdfua
 from publisher.writers import registry as writer_registry
 from publisher.writers.pdf import (
     VARIANTS,
@@ -56,6 +58,7 @@ from publisher.writers.pdf import (
     html_for,
     page_counter_content,
 )
+from tests.pdfcheck import link_structure_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_TIME = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
@@ -307,6 +310,100 @@ def test_same_input_gives_the_same_bytes(
     later = replace(make_context("en", content_dir), build_time=BUILD_TIME + dt.timedelta(1))
     moved = WRITER.render(make_document("en"), later)
     assert moved[0].data != rendered["en"][1][0].data
+
+
+# ---------------------------------------------------------------- PDF/UA-1: links and glyphs
+
+
+def test_every_pdf_passes_the_pdfua_validator(written: dict[tuple[str, str], Path]) -> None:
+    for (lang, fmt), path in sorted(written.items()):
+        report = pdf_validator.validate_pdf(path, profile=pdf_validator.ValidationProfile.PDF_UA_1)
+        assert [(f.rule_id, f.message) for f in report.failures] == [], (lang, fmt)
+
+
+def test_one_annotation_per_link_each_the_objr_of_its_link(
+    written: dict[tuple[str, str], Path],
+) -> None:
+    links = 0
+    for path in written.values():
+        with pikepdf.open(path) as pdf:
+            assert link_structure_problems(pdf) == [], path.name
+            links += sum(1 for p in pdf.pages for a in p.obj.get("/Annots", [])
+                         if a.get("/Subtype") == "/Link")
+    assert links > 20  # the contents list, the ways to apply, the contact, the web address
+
+
+def _weasyprint_pdf(html: str) -> bytes:
+    import weasyprint
+
+    data: bytes = weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
+    return data
+
+
+def test_the_repair_gives_a_link_one_annotation_and_keeps_its_reach() -> None:
+    html = ('<html lang="en"><title>Links</title><body><p><a href="https://example.org/a">'
+            '<strong>Apply</strong> '
+            '<span>online</span></a> or <a href="#end">read on</a>.</p>'
+            '<h1 id="end">End</h1></body></html>')
+    raw = _weasyprint_pdf(html)
+    with pikepdf.open(io.BytesIO(raw)) as pdf:
+        # WeasyPrint's own output: the <strong> and <span> get annotations of their own
+        assert any("under /Strong" in p or "under /Span" in p
+                   for p in link_structure_problems(pdf))
+    repaired = pdfua.repair(raw)
+    assert pdfua.repair(raw) == repaired  # deterministic
+    with pikepdf.open(io.BytesIO(repaired)) as pdf:
+        assert link_structure_problems(pdf) == []
+        annots = list(pdf.pages[0].Annots)
+        assert sorted(str(a.Contents) for a in annots) == ["end", "https://example.org/a"]
+    assert pdf_validator.validate_pdf_bytes(
+        repaired, profile=pdf_validator.ValidationProfile.PDF_UA_1).failures == []
+
+    # an inner annotation reaching beyond its link's is moved up, not dropped
+    with pikepdf.open(io.BytesIO(raw)) as pdf:
+        nums = pdf.Root.StructTreeRoot.ParentTree.Nums
+        owners = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2)}
+        inner = next(a for a in pdf.pages[0].Annots if owners[int(a.StructParent)].S != "/Link")
+        inner.Rect = pikepdf.Array([0, 0, 500, 800])
+        out = io.BytesIO()
+        pdf.save(out)
+    with pikepdf.open(io.BytesIO(pdfua.repair(out.getvalue()))) as pdf:
+        assert link_structure_problems(pdf) == []
+        assert any(list(a.Rect) == [0, 0, 500, 800] for a in pdf.pages[0].Annots)
+
+
+def test_every_glyph_maps_to_unicode_and_marked_arabic_reads_once(tmp_path: Path) -> None:
+    word = "أصلًا"  # the lam-alef ligature under a tanwin: two glyphs, one cluster
+    html = ('<html lang="ar" dir="rtl"><title>نص</title>'
+            '<body style="font-family: Noto Sans Arabic">'
+            f"<p>خلال {word}</p></body></html>")
+    raw = _weasyprint_pdf(html)
+
+    def maps(data: bytes) -> list[dict[int, str]]:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            return [pdfua.read_cmap(bytes(font.ToUnicode.read_bytes()))
+                    for font in dict(pdf.pages[0].Resources.Font).values()]
+
+    assert any("" in mapping.values() for mapping in maps(raw))  # WeasyPrint's empty entry
+    repaired = pdfua.repair(raw)
+    assert all("" not in mapping.values() for mapping in maps(repaired))
+    assert pdf_validator.validate_pdf_bytes(
+        repaired, profile=pdf_validator.ValidationProfile.PDF_UA_1).failures == []
+    path = tmp_path / "arabic.pdf"
+    path.write_bytes(repaired)
+    text = extract_text(path) or ""
+    # every letter once: the mark and the ligature's letters are not doubled
+    assert Counter(letters(text)) == Counter(letters(f"خلال {word}"))
+
+
+def test_mend_mapping_splits_a_cluster_between_its_glyphs() -> None:
+    # glyph 1 took the cluster lam + tanwin + alef, glyph 2 (the ligature) got nothing
+    mapping = {1: "\u0644\u064b\u0627", 2: "", 3: "\u0628"}
+    characters = {1: "\u064b", 2: "\ufefc", 3: "\u0628"}
+    assert pdfua.mend_mapping(mapping, characters) == {
+        1: "\u064b", 2: "\u0644\u0627", 3: "\u0628"}
+    # a glyph the font does not know gets the replacement character, never nothing
+    assert pdfua.mend_mapping({5: ""}, {}) == {5: "\ufffd"}
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])

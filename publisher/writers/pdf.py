@@ -36,7 +36,7 @@ from publisher.cache import TEMPLATES
 from publisher.diagnostics import SourceSpan
 from publisher.model import CHANNEL_LABELS, Document, Heading, day_runs, plain_text
 from publisher.translation import current_version_link, outdated_notice
-from publisher.writers import N_, Artifact, Options, RenderContext, Writer, artifact_path
+from publisher.writers import N_, Artifact, Options, RenderContext, Writer, artifact_path, pdfua
 from publisher.writers.blocks_html import Links, render_blocks
 
 FORMAT_DIR = "pdf"
@@ -442,7 +442,9 @@ def render_pdf(html: str, ctx: RenderContext, identifier: bytes) -> RenderedPdf:
         ).render()
         data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=identifier,
                                   finisher=_reading_direction(ctx.language.direction))
-    return RenderedPdf(data, len(document.pages), html, tuple(logs.messages))
+    # WeasyPrint has no option for these (see publisher/writers/pdfua.py): without them no
+    # PDF passes a PDF/UA-1 validator
+    return RenderedPdf(pdfua.repair(data), len(document.pages), html, tuple(logs.messages))
 
 
 class PdfWriter(Writer):
@@ -495,7 +497,8 @@ class PdfWriter(Writer):
 
     def engine_version(self) -> str:
         return (f"weasyprint {version('weasyprint')}; pydyf {version('pydyf')}; "
-                f"segno {segno.__version__}")
+                f"segno {segno.__version__}; pikepdf {version('pikepdf')}; "
+                f"fonttools {version('fonttools')}")
 
 
 WRITER = PdfWriter()
