@@ -91,15 +91,17 @@ def engines_version() -> str:
     decoder (the soundfile wheel, whose libsndfile and libmpg123 decode the notices), the
     browser and the programs the audits run (poppler's pdftotext reads the PDFs' text, Java
     runs the validator), by their files' size and date (asking each its version would start
-    it: Chromium takes a second). A program missing gives its checks a "Not checked" finding,
-    which is never cached; one installed or upgraded re-audits every file."""
+    it: Chromium takes a second), and the PDF/UA-1 validator's package version. A program
+    missing gives its checks a "Not checked" finding, which is never cached; one installed or
+    upgraded re-audits every file."""
     from publisher.audits import node_modules
+    from publisher.audits.pdf import validator_version
     from publisher.browser import CHROMEDRIVER, CHROMIUM
     from publisher.writers.audio import decoder_version
 
     lock = node_modules().parent / "package-lock.json"
     parts: list[object] = [lock.read_bytes() if lock.is_file() else "no package-lock.json",
-                           decoder_version()]
+                           decoder_version(), validator_version()]
     found = [shutil.which(name) for name in AUDIT_PROGRAMS]
     for program in (CHROMIUM, CHROMEDRIVER, *(Path(path) for path in found if path)):
         try:

@@ -213,3 +213,26 @@ def test_the_audio_audit_decodes_a_notice_itself_without_ffmpeg(
                 "audio.true-peak", "audio.captions-timing", "audio.captions-complete",
                 "audio.transcript", "audio.id3-tags"} <= set(found)
     assert [f.to_json() for f in decoded] == [f.to_json() for f in proven]
+
+
+def test_a_new_pdfua_validator_changes_the_audits_cache_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The PDF/UA-1 validator's rules are the PDF audit's verdicts: another version of it
+    audits every PDF again."""
+    import importlib.metadata
+
+    real_version = importlib.metadata.version
+
+    def key(validator: str) -> str:
+        monkeypatch.setattr(importlib.metadata, "version", lambda name: validator
+                            if name == "page-validation" else real_version(name))
+        audit_module.engines_version.cache_clear()
+        try:
+            return audit_module.engines_version()
+        finally:
+            monkeypatch.setattr(importlib.metadata, "version", real_version)
+            audit_module.engines_version.cache_clear()
+
+    assert key("0.11.0") == key("0.11.0")
+    assert key("0.11.0") != key("0.12.0")

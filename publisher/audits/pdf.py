@@ -15,10 +15,12 @@ page, bookmarks, and — when the source is known — text that comes out in the
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import shutil
 import subprocess
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ from publisher.audits import (
     Impact,
     not_checked,
 )
+from publisher.audits.pdfua_rules import HUMAN_CHECKPOINTS, MACHINE_CHECKPOINTS, rule
 from publisher.model import (
     Document,
     Heading,
@@ -50,8 +53,6 @@ from publisher.model import (
 READING_ORDER_THRESHOLD = 0.95
 #: at most this many findings for one check in one file: the first ones show the pattern
 MAX_FINDINGS_PER_CHECK = 20
-PDFUA_NS = "http://www.aiim.org/pdfua/ns/id/"
-DC_NS = "http://purl.org/dc/elements/1.1/"
 _HEADING = re.compile(r"^H([1-6])$")
 
 
@@ -64,35 +65,38 @@ class Check:
     impact: Impact
 
 
+#: the check that holds the PDF/UA-1 validator's verdict: one finding per rule it fails
+VALIDATOR = "pdf.pdfua-1"
+#: the Matterhorn checkpoints only a person can decide, listed on every PDF's report
+NEEDS_A_PERSON = "pdf.needs-a-person"
+
 CHECKS: dict[str, Check] = {
     check.id: check
     for check in (
-        Check("pdf.tagged", Criteria(wcag=("1.3.1",), en301549=("10.1.3.1",),
-                                     matterhorn=("01-005",)), "critical"),
-        Check("pdf.structure-tree", Criteria(wcag=("1.3.1",), en301549=("10.1.3.1",),
-                                             matterhorn=("01-005", "09-001")), "critical"),
+        # the validator's criteria are those of each rule (see RULES); these are the passed
+        # finding's: the machine-checkable part of the protocol
+        Check(VALIDATOR, Criteria(wcag=("1.1.1", "1.3.1", "2.4.2", "3.1.1", "4.1.2"),
+                                  en301549=("10.1.1.1", "10.1.3.1", "10.2.4.2", "10.3.1.1",
+                                            "10.4.1.2"),
+                                  matterhorn=MACHINE_CHECKPOINTS), "serious"),
+        # what the validator cannot know: the language and the order of the source, and a
+        # table whose cells have no header at all (PDF/UA-1 asks for TH where a table has
+        # headers; whether it has is the source's business)
         Check("pdf.language", Criteria(wcag=("3.1.1",), en301549=("10.3.1.1",),
                                        matterhorn=("11-001", "11-006")), "serious"),
-        Check("pdf.title", Criteria(wcag=("2.4.2",), en301549=("10.2.4.2",),
-                                    matterhorn=("06-003", "07-001", "07-002")), "serious"),
-        # PDF/UA requirements with no WCAG counterpart: they make the other checks' evidence
-        # hold for every reader (the declared conformance; text drawn with the intended glyphs)
-        Check("pdf.pdfua-identifier", Criteria(matterhorn=("06-001", "06-002")), "moderate"),
-        Check("pdf.fonts-embedded", Criteria(matterhorn=("31-009",)), "serious"),
-        Check("pdf.figure-alt", Criteria(wcag=("1.1.1",), en301549=("10.1.1.1",),
-                                         matterhorn=("13-004",)), "critical"),
-        Check("pdf.headings", Criteria(wcag=("1.3.1", "2.4.6"),
-                                       en301549=("10.1.3.1", "10.2.4.6"),
-                                       matterhorn=("14-002", "14-003")), "moderate"),
         Check("pdf.table-headers", Criteria(wcag=("1.3.1",), en301549=("10.1.3.1",),
                                             matterhorn=("15-001", "15-002", "09-004")),
               "serious"),
-        Check("pdf.tab-order", Criteria(wcag=("2.4.3",), en301549=("10.2.4.3",),
-                                        matterhorn=("28-008", "28-009")), "moderate"),
+        # advice: PDF/UA-1 does not ask for outlines; WCAG 2.4.5 can be met by a contents list
         Check("pdf.bookmarks", Criteria(wcag=("2.4.5",), en301549=("10.2.4.5",),
-                                        matterhorn=()), "moderate"),
+                                        matterhorn=()), "minor"),
         Check("pdf.reading-order", Criteria(wcag=("1.3.2",), en301549=("10.1.3.2",),
                                             matterhorn=("09-001",)), "serious"),
+        Check(NEEDS_A_PERSON, Criteria(wcag=("1.1.1", "1.3.1", "1.3.2", "1.4.3", "2.4.4"),
+                                       en301549=("10.1.1.1", "10.1.3.1", "10.1.3.2",
+                                                 "10.1.4.3", "10.2.4.4"),
+                                       matterhorn=tuple(sorted(HUMAN_CHECKPOINTS))),
+              "minor"),
     )
 }
 
@@ -363,21 +367,97 @@ def _fonts(resources: Any, seen: set[tuple[int, int]]) -> Iterator[tuple[str, An
             yield from _fonts(xobject.get("/Resources"), seen)
 
 
-def font_is_embedded(font: Any) -> bool:
-    if font.get("/Subtype") == "/Type3":
-        return True  # its glyphs are content streams inside the file
-    if font.get("/Subtype") == "/Type0":
-        descendants = font.get("/DescendantFonts")
-        if not descendants:
-            return False
-        font = descendants[0]
-    descriptor = font.get("/FontDescriptor")
-    if descriptor is None:
-        return False
-    return any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
-
-
 # ---------------------------------------------------------------- the audit
+
+
+def validator_version() -> str:
+    """The PDF/UA-1 validator's version: its rules are the audit's verdicts, so a new one
+    re-audits every PDF (it goes into the audit cache key, see publisher/audit.py)."""
+    try:
+        return f"page-validation {importlib.metadata.version('page-validation')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "page-validation missing"
+
+
+_PAGE = re.compile(r"\bon page (\d+)|^page (\d+)\b")
+_OBJECT = re.compile(r"\b(?:annotation|font object|object|descendant font object) (\d+)(?: 0)?\b")
+
+
+def _object_pages(pdf: pikepdf.Pdf) -> dict[int, int]:
+    """Object number -> the first page (1-based) that uses it: its annotations and fonts."""
+    out: dict[int, int] = {}
+    for number, page in enumerate(pdf.pages, start=1):
+        for annot in page.obj.get("/Annots", []):
+            if annot.is_indirect:
+                out.setdefault(annot.objgen[0], number)
+        for _, font in _fonts(page.obj.get("/Resources"), set()):
+            if font.is_indirect:
+                out.setdefault(font.objgen[0], number)
+            for descendant in font.get("/DescendantFonts", []):
+                if descendant.is_indirect:
+                    out.setdefault(descendant.objgen[0], number)
+    return out
+
+
+def validator_findings(item: AuditInput, pdf: pikepdf.Pdf | None) -> list[Finding]:
+    """The PDF/UA-1 validator (``page-validation``, ``import page``) on the file: one failed
+    finding per rule it fails, with the ISO 14289-1 clause, the Matterhorn checkpoint(s), the
+    WCAG / EN 301 549 criteria, the page and object, and what to fix; one passed finding when
+    it finds nothing."""
+    try:
+        import page as validator
+    except ImportError:  # a broken installation: a check not made, never cached
+        return not_checked(item.name, [VALIDATOR], "the PDF/UA-1 validator (the Python package "
+                           "page-validation) is not installed: run ./run setup",
+                           CHECKS[VALIDATOR].criteria)
+    try:
+        report = validator.validate_pdf(item.path, profile=validator.ValidationProfile.PDF_UA_1)
+    except validator.PageError as exc:
+        return [Finding(item.name, VALIDATOR, "failed", f"the PDF/UA-1 validator cannot read "
+                        f"the file ({exc}): it is damaged or not a PDF",
+                        CHECKS[VALIDATOR].criteria, "critical")]
+    if not report.failures:
+        return [Finding(item.name, VALIDATOR, "passed",
+                        f"the PDF/UA-1 validator ({validator_version()}) passes all "
+                        f"{report.rules.total} of its rules", CHECKS[VALIDATOR].criteria,
+                        figures={"validator_rules": report.rules.total})]
+    pages = _object_pages(pdf) if pdf is not None else {}
+    findings = []
+    for failure in report.failures:
+        meaning = rule(failure.rule_id)
+        page_match = _PAGE.search(failure.message)
+        object_number = (failure.object_id.object_number if failure.object_id is not None
+                         else None)
+        if object_number is None and (found := _OBJECT.search(failure.message)):
+            object_number = int(found[1]) or None  # 0 names no object
+        page_number = (int(page_match[1] or page_match[2]) if page_match
+                       else pages.get(object_number or -1))
+        locator = ", ".join(part for part in (
+            f"page {page_number}" if page_number else "",
+            f"object {object_number}" if object_number else "") if part)
+        matterhorn = f", Matterhorn {' '.join(meaning.matterhorn)}" if meaning.matterhorn else ""
+        findings.append(Finding(
+            item.name, VALIDATOR, "failed",
+            f"{meaning.fix[0].upper()}{meaning.fix[1:]} (ISO 14289-1 {meaning.clause}"
+            f"{matterhorn}; validator rule {failure.rule_id}: {failure.message})",
+            Criteria(wcag=meaning.wcag, en301549=meaning.en301549,
+                     matterhorn=meaning.matterhorn),
+            meaning.impact, locator,
+            {"rule": failure.rule_id, "iso14289": meaning.clause,
+             "failed_checks": report.checks.failed},
+        ))
+    return findings
+
+
+def needs_a_person(name: str) -> Finding:
+    """The Matterhorn checkpoints no machine decides, as Ace by DAISY lists its manual checks:
+    the auditor sees the whole protocol and what is left for them."""
+    listed = "; ".join(f"{checkpoint}: {what}"
+                       for checkpoint, what in sorted(HUMAN_CHECKPOINTS.items()))
+    return Finding(name, NEEDS_A_PERSON, "cannot-tell",
+                   f"Needs a person: no machine can decide these Matterhorn 1.1 checkpoints — "
+                   f"{listed}.", CHECKS[NEEDS_A_PERSON].criteria,
+                   figures={"manual_checkpoints": len(HUMAN_CHECKPOINTS)})
 
 
 class PdfAudit(Audit):
@@ -394,41 +474,25 @@ class PdfAudit(Audit):
         report = _Report(item.name)
         try:
             with pikepdf.open(item.path) as pdf:
+                report.findings += validator_findings(item, pdf)
                 self._check_structure(pdf, report, item)
         except (pikepdf.PdfError, OSError) as exc:
+            report.findings = []
             for check in CHECKS:
-                report.failed(check, f"the file cannot be read as a PDF ({exc})")
+                if check != NEEDS_A_PERSON:
+                    report.failed(check, f"the file cannot be read as a PDF ({exc})")
             return report.findings
         self._check_reading_order(item, report)
+        report.findings.append(needs_a_person(item.name))
         return report.findings
 
     def _check_structure(self, pdf: pikepdf.Pdf, report: _Report, item: AuditInput) -> None:
+        """Our own checks, where they add to the validator: the language against the source,
+        tables with no header cell at all, and bookmarks (advice)."""
         root = pdf.Root
-        mark_info = root.get("/MarkInfo")
-        if mark_info is not None and bool(mark_info.get("/Marked", False)):
-            report.passed("pdf.tagged", "the PDF is tagged (MarkInfo /Marked true)")
-        else:
-            report.failed("pdf.tagged", "the PDF is not marked as tagged: screen readers cannot "
-                          "tell headings, lists and tables from plain text")
         elements = structure_elements(pdf)
-        if elements:
-            report.passed("pdf.structure-tree", "the PDF has a structure tree",
-                          elements=len(elements))
-        else:
-            report.failed("pdf.structure-tree", "the PDF has no structure tree (no tags)")
-
-        self._check_language(root, report, item)
-        self._check_metadata(pdf, report)
-        self._check_fonts(pdf, report)
-        self._check_tags(elements, report)
-
-        pages_without = [number for number, page in enumerate(pdf.pages, start=1)
-                         if page.obj.get("/Tabs") != "/S"]
-        report.failures("pdf.tab-order", [
-            ("the page does not set its tab order to the structure order (/Tabs /S)",
-             f"page {number}") for number in pages_without
-        ], "every page follows the structure order for tabbing", pages=len(pdf.pages))
-
+        self._check_language(root, elements, report, item)
+        self._check_tables(elements, report)
         headings = sum(1 for elem in elements if _HEADING.match(elem.type))
         outlines = root.get("/Outlines")
         has_bookmarks = outlines is not None and "/First" in outlines
@@ -436,84 +500,39 @@ class PdfAudit(Audit):
             report.passed("pdf.bookmarks", "the PDF has bookmarks to its headings"
                           if has_bookmarks else "the PDF has no headings to bookmark")
         else:
-            report.failed("pdf.bookmarks", f"the PDF has {headings} headings but no bookmarks "
-                          "to move between them")
+            # PDF/UA-1 does not ask for outlines, and WCAG 2.4.5 has other means (a contents
+            # list, a search): advice for a person to weigh, never a failure
+            report.cannot_tell("pdf.bookmarks", f"Advice: the PDF has {headings} headings but "
+                               "no bookmarks; bookmarks let readers move between them (WCAG "
+                               "2.4.5 is also met by a contents list — a person decides)")
 
-    def _check_language(self, root: Any, report: _Report, item: AuditInput) -> None:
+    def _check_language(self, root: Any, elements: list[StructElem], report: _Report,
+                        item: AuditInput) -> None:
+        """The document's language against the source's. ISO 14289-1 7.2 lets the language
+        come from the catalog (/Lang) or from the structure elements and marked content: the
+        validator checks that every text has one; this check compares it with the source."""
         lang = _text(root.get("/Lang"))
-        if not re.match(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", lang):
-            report.failed("pdf.language", "the document language is not set (/Lang in the "
-                          "catalog): screen readers will read it with the wrong voice"
-                          if not lang else f"the document language '{lang}' is not a language tag")
-            return
+        where = "the document language"
+        if not lang:
+            tags = Counter(_text(elem.obj.get("/Lang")) for elem in elements
+                           if _text(elem.obj.get("/Lang")))
+            if not tags:
+                report.cannot_tell("pdf.language", "the PDF declares no language, neither in "
+                                   "its catalog nor on its tags (the validator reports the "
+                                   "text without one)")
+                return
+            lang = tags.most_common(1)[0][0]
+            where = "the language of the tags"
         expected = item.document.lang if item.document else None
         if expected and lang.split("-")[0].lower() != expected.split("-")[0].lower():
-            report.failed("pdf.language", f"the document language is '{lang}' but the "
-                          f"service is written in '{expected}'", lang=lang)
+            report.failed("pdf.language", f"{where} is '{lang}' but the service is written in "
+                          f"'{expected}': screen readers will read it with the wrong voice",
+                          lang=lang)
             return
-        report.passed("pdf.language", f"the document language is '{lang}'", lang=lang)
+        report.passed("pdf.language", f"{where} is '{lang}'"
+                      + (" as in the source" if expected else ""), lang=lang)
 
-    def _check_metadata(self, pdf: pikepdf.Pdf, report: _Report) -> None:
-        metadata = pdf.open_metadata() if "/Metadata" in pdf.Root else None
-        title = _text(metadata.get(f"{{{DC_NS}}}title")) if metadata is not None else ""
-        preferences = pdf.Root.get("/ViewerPreferences", pikepdf.Dictionary())
-        shows_title = bool(preferences.get("/DisplayDocTitle", False))
-        if not title:
-            report.failed("pdf.title", "the document has no title in its XMP metadata (dc:title)")
-        elif not shows_title:
-            report.failed("pdf.title", "the viewer is not asked to show the document title in "
-                          "the title bar (DisplayDocTitle): it shows the file name instead")
-        else:
-            report.passed("pdf.title", f"the title bar shows '{title}'", title=title)
-        part = _text(metadata.get(f"{{{PDFUA_NS}}}part")) if metadata is not None else ""
-        if part:
-            report.passed("pdf.pdfua-identifier", f"the PDF declares PDF/UA-{part}", part=part)
-        else:
-            report.failed("pdf.pdfua-identifier", "the XMP metadata does not declare PDF/UA "
-                          "(pdfuaid:part)" if metadata is not None else
-                          "the PDF has no XMP metadata stream")
-
-    def _check_fonts(self, pdf: pikepdf.Pdf, report: _Report) -> None:
-        problems: list[tuple[str, str]] = []
-        checked: set[tuple[int, int]] = set()
-        total = 0
-        for number, page in enumerate(pdf.pages, start=1):
-            for name, font in _fonts(page.obj.get("/Resources"), set()):
-                if font.is_indirect:
-                    if font.objgen in checked:
-                        continue
-                    checked.add(font.objgen)
-                total += 1
-                if not font_is_embedded(font):
-                    base = _text(font.get("/BaseFont")).lstrip("/") or str(name)
-                    problems.append((f"the font '{base}' is not embedded: readers without it "
-                                     "see other letters, or none", f"page {number}"))
-        report.failures("pdf.fonts-embedded", problems, f"all {total} fonts are embedded",
-                        fonts=total)
-
-    def _check_tags(self, elements: list[StructElem], report: _Report) -> None:
-        figures = [elem for elem in elements if elem.type == "Figure"]
-        report.failures("pdf.figure-alt", [
-            ("a figure has no alternative text (Alt): a screen reader says nothing about it",
-             _where(elem)) for elem in figures
-            if not (_text(elem.obj.get("/Alt")) or _text(elem.obj.get("/ActualText")))
-        ], f"all {len(figures)} figures have alternative text", figures=len(figures))
-
-        problems: list[tuple[str, str]] = []
-        previous = 0
-        levels = [(int(match[1]), elem) for elem in elements
-                  if (match := _HEADING.match(elem.type))]
-        for level, elem in levels:
-            if previous == 0 and level != 1:
-                problems.append((f"the first heading is H{level}, not H1", _where(elem)))
-            elif previous and level > previous + 1:
-                problems.append((f"heading H{level} follows H{previous}: level "
-                                 f"{previous + 1} is skipped", _where(elem)))
-            previous = level
-        report.failures("pdf.headings", problems,
-                        f"the {len(levels)} headings start at H1 and skip no level",
-                        headings=len(levels))
-
+    def _check_tables(self, elements: list[StructElem], report: _Report) -> None:
         tables = [index for index, elem in enumerate(elements) if elem.type == "Table"]
         table_problems = []
         for index in tables:
@@ -525,7 +544,8 @@ class PdfAudit(Audit):
                 inside.append(elem.type)
             if "TH" not in inside:
                 table_problems.append(("a table has no header cells (TH): its cells are read "
-                                       "without their column names", _where(table)))
+                                       "without their column names (ISO 14289-1 7.5)",
+                                       _where(table)))
         report.failures("pdf.table-headers", table_problems,
                         f"all {len(tables)} tables have header cells", tables=len(tables))
 
