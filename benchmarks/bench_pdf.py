@@ -3,7 +3,9 @@
 "Project" is the pdf writer's whole render (template, essentials, QR code, layout, tagged
 PDF/UA-1 with metadata) for the print, large print and poster PDFs; "bare" is WeasyPrint
 alone writing an untagged PDF from the very same HTML. The ratio is the project's cost over
-WeasyPrint's. Run: ``.venv/bin/python benchmarks/bench_pdf.py [--services N] [--repeat R]``.
+WeasyPrint's. Then the PDF audit of the same files, whole and the PDF/UA-1 validator
+(page-validation) alone, side by side: what the validator adds to the audit's time.
+Run: ``.venv/bin/python benchmarks/bench_pdf.py [--services N] [--repeat R]``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,12 +58,18 @@ def main() -> int:
 
     project = bare = bare_cpu = 0.0
     pages = files = 0
+    written: list[tuple[Path, object]] = []
+    folder = Path(tempfile.mkdtemp(prefix="bench-pdf-"))
     for _ in range(args.repeat):
         for doc, ctx in jobs:
             start = time.perf_counter()
             artifacts = WRITER.render(doc, ctx)
             project += time.perf_counter() - start
             files += len(artifacts)
+            for artifact in artifacts:
+                path = folder / f"{len(written)}.pdf"
+                path.write_bytes(artifact.data)
+                written.append((path, (artifact, doc)))
             pages += sum(int(artifact.meta["pages"]) for artifact in artifacts)
             htmls = [html_for(doc, ctx, variant) for variant in VARIANTS]
             base_url = (ctx.formats_dir / "pdf").resolve().as_uri() + "/"
@@ -76,7 +85,32 @@ def main() -> int:
           f"({bare / files * 1000:6.0f} ms per PDF)")
     print(f"bare WeasyPrint, CPU:              {bare_cpu:8.2f} s")
     print(f"ratio project / bare:              {project / bare:8.2f}")
+    audit_pdfs(written)
     return 0
+
+
+def audit_pdfs(written: list[tuple[Path, object]]) -> None:
+    """The PDF audit of every file (the validator, our own checks, the reading order read
+    back with pdftotext) against the validator alone on the same files."""
+    import page as validator
+
+    from publisher.audits import AuditInput
+    from publisher.audits.pdf import AUDIT
+
+    whole = alone = 0.0
+    for path, (artifact, doc) in written:
+        item = AuditInput(path, path.name, artifact, doc)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        AUDIT.audit_file(item)
+        whole += time.perf_counter() - start
+        start = time.perf_counter()
+        validator.validate_pdf(path, profile=validator.ValidationProfile.PDF_UA_1)
+        alone += time.perf_counter() - start
+    count = len(written)
+    print(f"PDF audit, whole:                  {whole:8.2f} s  "
+          f"({whole / count * 1000:6.0f} ms per PDF)")
+    print(f"PDF/UA-1 validator alone:          {alone:8.2f} s  "
+          f"({alone / count * 1000:6.0f} ms per PDF, {alone / whole:.0%} of the audit)")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pikepdf
 from lxml import html as lxml_html
 
 from publisher.build import BuildResult
@@ -12,6 +13,7 @@ from publisher.diagnostics import Diagnostics
 from publisher.load import load_site
 
 from .conftest import CONTENT
+from .pdfcheck import link_structure_problems
 
 PER_DOCUMENT = {"html", "pdf-print", "pdf-large-print", "pdf-poster", "brf", "pef", "mp3", "vtt",
                 "transcript"}
@@ -41,6 +43,31 @@ def test_no_check_failed_on_any_output(example_build: tuple[Path, BuildResult]) 
     assert failed == []
     checked = {f.check.split(".")[0] for f in result.findings}
     assert {"axe", "page", "html", "pdf", "braille", "audio"} <= checked
+
+
+def test_every_pdf_passes_the_pdfua_1_validator_and_the_audit_ran_it(
+    example_build: tuple[Path, BuildResult],
+) -> None:
+    """The second opinion an auditor would ask for: page-validation's PDF/UA-1 profile on
+    every PDF of the build (print, large print, poster; every language, Arabic included) —
+    and the build's own audit ran the same validator on each of them."""
+    import page as pdf_validator
+
+    out, result = example_build
+    pdfs = sorted(out.rglob("*.pdf"))
+    assert len(pdfs) >= 3 * len(load_site(CONTENT, Diagnostics()).documents)  # type: ignore[union-attr]
+    for path in pdfs:
+        report = pdf_validator.validate_pdf(path, profile=pdf_validator.ValidationProfile.PDF_UA_1)
+        assert [(f.rule_id, f.message) for f in report.failures] == [], path
+        with pikepdf.open(path) as pdf:  # one annotation per link, the OBJR of its /Link
+            assert link_structure_problems(pdf) == [], path
+    # the PDF detail of the report lists what is left for a person, checkpoint by checkpoint
+    detail = (out / "reports/accessibility/details/parking-permit.html").read_text()
+    assert "pdf.needs-a-person" in detail and "Needs a person" in detail
+    assert "13-004" in detail and "01-006" in detail
+    validated = {f.artifact for f in result.findings
+                 if f.check == "pdf.pdfua-1" and f.outcome == "passed"}
+    assert validated == {path.relative_to(out).as_posix() for path in pdfs}
 
 
 def test_report_shows_the_figures_per_file(example_build: tuple[Path, BuildResult]) -> None:
