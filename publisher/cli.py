@@ -16,6 +16,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -33,6 +34,9 @@ from publisher.build import BuildOptions, BuildResult, build
 from publisher.build import Progress as BuildProgress
 from publisher.diagnostics import Diagnostics, Severity
 from publisher.engine import Task
+
+if TYPE_CHECKING:
+    from publisher.serve import Rebuild
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_AUDIT, EXIT_RENDER = 0, 1, 2, 3, 4
 
@@ -182,9 +186,17 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
         jobs=args.jobs, progress=RichProgress(console, enabled=False),
     )
 
-    def report(result: BuildResult) -> None:
-        print_diagnostics(console, result.diagnostics)
-        summary(console, result, args.out)
+    def report(rebuild: Rebuild) -> None:
+        result = rebuild.result
+        if not rebuild.changed:  # the first build: everything, as `publish build` shows it
+            print_diagnostics(console, result.diagnostics)
+            if result.audited:
+                print_findings(console, result.findings)
+            summary(console, result, args.out)
+            return
+        console.print(rebuild_line(rebuild), markup=False, highlight=False, soft_wrap=True)
+        print_diagnostics(console, Diagnostics(list(rebuild.new)))
+        print_findings(console, rebuild.new_findings)
 
     server = start(options, args.host, args.port, report)
     console.print(f"serving {args.out}/ at {server.url} — watching {args.content}/ and the "
@@ -197,6 +209,30 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     finally:
         server.stop()
     return EXIT_OK
+
+
+def rebuild_line(rebuild: Rebuild) -> str:
+    """One line per preview rebuild: what changed, what was rendered, how long it took, and
+    how many problems are still open (printed when they were new, not again)."""
+    result = rebuild.result
+    changed = ", ".join(rebuild.changed[:3])
+    if len(rebuild.changed) > 3:
+        changed += f" and {len(rebuild.changed) - 3} more"
+    names = [task.describe() for task in result.rendered]
+    rendered = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    took = f"in {result.seconds:.1f} s"
+    if result.published:
+        done = (f"rebuilt {rendered} {took} ({result.rendered_tasks} rendered, "
+                f"{result.cached_tasks} from the cache)" if names
+                else f"rebuilt {took}, nothing to render again")
+    else:
+        done = (f"not published ({len(result.diagnostics.errors)} errors, {took}): the preview "
+                "keeps the last good pages")
+    open_now = len(rebuild.new) + rebuild.still_open
+    problems = f"{open_now} problems open" + (f" ({len(rebuild.new)} new)" if rebuild.new else "")
+    if rebuild.resolved:
+        problems += f", {rebuild.resolved} resolved"
+    return f"{changed} changed: {done}; {problems}"
 
 
 def cmd_audit(args: argparse.Namespace, console: Console) -> int:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -10,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from publisher.browser import Browser
-from publisher.build import BuildOptions, BuildResult
-from publisher.serve import Server, inject_reload, start
+from publisher.build import BuildOptions
+from publisher.serve import Rebuild, Server, ignore_rule, inject_reload, start
 
 
 @pytest.fixture
-def server(content: Path, tmp_path: Path) -> Iterator[tuple[Server, list[BuildResult]]]:
-    results: list[BuildResult] = []
+def server(content: Path, tmp_path: Path) -> Iterator[tuple[Server, list[Rebuild]]]:
+    results: list[Rebuild] = []
     options = BuildOptions(content_dir=content, out_dir=tmp_path / "site", formats=["html"],
                            audit=False, jobs=1)
     running = start(options, "127.0.0.1", 0, results.append)
@@ -40,7 +45,7 @@ def wait_for(condition: object, seconds: float = 30) -> None:
     raise AssertionError("timed out")
 
 
-def test_serves_rebuilds_and_reloads(server: tuple[Server, list[BuildResult]],
+def test_serves_rebuilds_and_reloads(server: tuple[Server, list[Rebuild]],
                                      content: Path) -> None:
     running, results = server
     page_url = running.url + "en/sample/"
@@ -56,17 +61,17 @@ def test_serves_rebuilds_and_reloads(server: tuple[Server, list[BuildResult]],
         wait_for(lambda: "Renamed service" in fetch(page_url))
         # the open page reloads itself, nobody navigates
         wait_for(lambda: "Renamed service" in browser.driver.title)
-    assert results[-1].published
+    assert results[-1].result.published
 
 
-def test_a_broken_edit_keeps_the_previous_output(server: tuple[Server, list[BuildResult]],
+def test_a_broken_edit_keeps_the_previous_output(server: tuple[Server, list[Rebuild]],
                                                  content: Path) -> None:
     running, results = server
     source = content / "en" / "sample.md"
     source.write_text(source.read_text().replace("owner:", "ownr:"))
     wait_for(lambda: len(results) >= 2)
-    assert not results[-1].published
-    assert any(d.code == "C103" for d in results[-1].diagnostics)
+    assert not results[-1].result.published
+    assert any(d.code == "C103" for d in results[-1].result.diagnostics)
     assert "Sample service" in fetch(running.url + "en/sample/")
 
 
@@ -76,3 +81,109 @@ def test_inject_reload_rewrites_only_the_preview_policy() -> None:
     out = inject_reload(page)
     assert b"script-src 'self'" in out and b"script-src 'none'" not in out
     assert out.endswith(b'<script src="/__publisher/reload.js"></script></body></html>')
+
+
+# --- the watcher: one rebuild per real change, then quiet -----------------------------------
+
+
+class ServeProcess:
+    """``publish serve`` as an author runs it, its terminal output read from a file."""
+
+    def __init__(self, content: Path, out: Path, log: Path) -> None:
+        self.log = log
+        self.stream = log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "publisher.cli", "serve", "--content", str(content),
+             "--out", str(out), "--port", "0", "-j", "1"],
+            stdout=self.stream, stderr=subprocess.STDOUT, cwd=content.parent,
+            env={**os.environ, "COLUMNS": "400"},
+        )
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def rebuild_lines(self) -> list[str]:
+        return [line for line in self.text().splitlines() if " changed: " in line]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.stream.close()
+
+
+def assert_quiet(serve: ServeProcess, seconds: float) -> None:
+    """No output at all for ``seconds``: no rebuild, no warning printed again."""
+    before = serve.text()
+    time.sleep(seconds)
+    assert serve.text() == before, serve.text()[len(before):]
+
+
+def test_each_save_rebuilds_once_and_then_the_preview_is_quiet(content: Path,
+                                                              tmp_path: Path) -> None:
+    translation = content / "fr" / "sample.md"  # made from an older version: a T001 warning
+    translation.write_text(translation.read_text().replace(
+        "id: sample\n", "id: sample\nsource_revision: 0123456789abcdef\n"))
+    serve = ServeProcess(content, tmp_path / "site", tmp_path / "serve.log")
+    try:
+        wait_for(lambda: "serving" in serve.text(), 60)
+        assert serve.text().count("warning[T001]") == 1
+        assert_quiet(serve, 2)
+        source = content / "en" / "sample.md"
+
+        # 1. written in place (most editors' default)
+        source.write_text(source.read_text().replace("Some text.", "Some new text."))
+        wait_for(lambda: len(serve.rebuild_lines()) >= 1)
+        assert_quiet(serve, 5)
+        assert len(serve.rebuild_lines()) == 1
+        line = serve.rebuild_lines()[0]
+        assert line.startswith("en/sample.md changed: rebuilt") or \
+            line.startswith("content/en/sample.md changed: rebuilt"), line
+        assert "sample (en) html" in line and " s " in line
+        # the translation's warning is still open: said once, at the start, not at each build
+        assert serve.text().count("warning[T001]") == 1
+        assert line.endswith("1 problems open"), line
+
+        # 2. a new file renamed over the old one (vim's backupcopy, atomic writers), with the
+        # swap file and the write probe editors leave beside it
+        (content / "en" / ".sample.md.swp").write_bytes(b"swap")
+        (content / "en" / "4913").write_bytes(b"")
+        (content / "en" / "4913").unlink()
+        handle, temporary = tempfile.mkstemp(prefix=".sample.md.", dir=content / "en")
+        with os.fdopen(handle, "w", encoding="utf-8") as new:
+            new.write(source.read_text().replace("Some new text.", "Other text."))
+        os.replace(temporary, source)
+        (content / "en" / ".sample.md.swp").unlink()
+        wait_for(lambda: len(serve.rebuild_lines()) >= 2)
+        assert_quiet(serve, 5)
+        assert len(serve.rebuild_lines()) == 2
+        assert serve.text().count("warning[T001]") == 1
+
+        # 3. saved without a change, in place and by rename, and touched: nothing to rebuild
+        unchanged = source.read_bytes()
+        source.write_bytes(unchanged)
+        handle, temporary = tempfile.mkstemp(prefix=".sample.md.", dir=content / "en")
+        with os.fdopen(handle, "wb") as same:
+            same.write(unchanged)
+        os.replace(temporary, source)
+        os.utime(content / "fr" / "sample.md")
+        assert_quiet(serve, 5)
+        assert len(serve.rebuild_lines()) == 2
+    finally:
+        serve.stop()
+
+
+def test_the_build_s_own_writes_and_editor_litter_are_not_inputs(content: Path,
+                                                                 tmp_path: Path) -> None:
+    options = BuildOptions(content_dir=content, out_dir=tmp_path / "site")
+    ignored = ignore_rule(options)
+    for own in ("site/en/index.html", ".site.cache/packs/x", ".site.spare/en/a.html",
+                ".site.new-abc/x", ".site.old-1/x", "site.rejected/x"):
+        assert ignored(tmp_path / own) == (not own.startswith("site.rejected")), own
+    for litter in (".sample.md.swp", "sample.md~", ".#sample.md", "#sample.md#", "4913"):
+        assert ignored(content / "en" / litter), litter
+    assert not ignored(content / "en" / "sample.md")
+    assert not ignored(content / "site.yaml")
