@@ -11,9 +11,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from axe_selenium_python import Axe
 
+from publisher.audits.html import axe_options, axe_script
 from publisher.browser import Browser
 from publisher.build import BuildOptions
 from publisher.serve import Rebuild, Server, ignore_rule, inject_reload, start
@@ -187,3 +190,79 @@ def test_the_build_s_own_writes_and_editor_litter_are_not_inputs(content: Path,
         assert ignored(content / "en" / litter), litter
     assert not ignored(content / "en" / "sample.md")
     assert not ignored(content / "site.yaml")
+
+
+# --- problems shown where the author looks --------------------------------------------------
+
+
+def ax_nodes(browser: Browser) -> list[dict[str, Any]]:
+    """The page's accessibility tree, as Chromium gives it to screen readers."""
+    tree = browser.devtools("Accessibility.getFullAXTree")
+    return [node for node in tree["nodes"] if not node.get("ignored")]
+
+
+def ax_value(node: dict[str, Any], key: str) -> str:
+    return str(node.get(key, {}).get("value", ""))
+
+
+def test_a_planted_error_is_shown_over_the_last_good_page(
+        server: tuple[Server, list[Rebuild]], content: Path) -> None:
+    running, results = server
+    page_url = running.url + "en/sample/"
+    assert "publisher-problems" not in fetch(page_url)  # a clean page has no panel
+    source = content / "en" / "sample.md"
+    text = source.read_text()
+    source.write_text(text.replace("Some text.", "Some text.\n\n#### Too deep\n\nMore text."))
+    wait_for(lambda: len(results) >= 2)
+    assert not results[-1].result.published
+    skipped = next(d for d in results[-1].result.diagnostics if d.code == "C202")
+    assert skipped.span is not None
+    where = f"{skipped.span.path}:{skipped.span.line}"
+    with Browser() as browser:
+        browser.driver.get(page_url)
+        assert "Sample service" in browser.driver.title  # the last good page, under the panel
+        nodes = ax_nodes(browser)
+        regions = [n for n in nodes if ax_value(n, "role") == "region"
+                   and "last build failed" in ax_value(n, "name")]
+        assert len(regions) == 1, [ax_value(n, "name") for n in nodes]
+        focusable = {p["name"]: p["value"].get("value") for p in regions[0].get("properties", [])}
+        assert focusable.get("focusable") is True
+        assert any(ax_value(n, "role") == "alert" for n in nodes)  # announced
+        texts = " ".join(ax_value(n, "name") for n in nodes)
+        assert where in texts and "heading level skipped" in texts
+        assert "What to do: use ### here" in texts
+        script = axe_script()
+        if not script.is_file():
+            pytest.skip(f"axe-core is not installed ({script})")
+        axe = Axe(browser.driver, script_url=str(script))
+        axe.inject()
+        checked = axe.run(context="#publisher-problems", options=axe_options())
+        assert checked["violations"] == []
+        assert checked["passes"]  # axe did look at the panel
+
+        # fixed: the page reloads itself and the panel is gone
+        source.write_text(text)
+        wait_for(lambda: not browser.driver.find_elements("id", "publisher-problems"))
+    published = (running.preview.options.out_dir / "en" / "sample" / "index.html").read_text()
+    # the published page holds neither the panel nor the preview's script (JSON-LD only)
+    assert "publisher-problems" not in published and "/__publisher/" not in published
+    assert "<script src" not in published
+
+
+def test_a_warning_is_shown_on_the_page_it_concerns(content: Path, tmp_path: Path) -> None:
+    translation = content / "fr" / "sample.md"
+    translation.write_text(translation.read_text().replace(
+        "id: sample\n", "id: sample\nsource_revision: 0123456789abcdef\n"))
+    options = BuildOptions(content_dir=content, out_dir=tmp_path / "site", formats=["html"],
+                           audit=False, jobs=1)
+    running = start(options, "127.0.0.1", 0, lambda rebuild: None)
+    try:
+        french = fetch(running.url + "fr/sample/")
+        assert 'id="publisher-problems"' in french and "warning[T001]" in french
+        assert "fr/sample.md:2" in french and "What to do: run" in french
+        assert "/__publisher/problems.css" in french  # styled from the site: the CSP allows it
+        assert "publisher-problems" not in fetch(running.url + "en/sample/")
+    finally:
+        running.stop()
+    assert "publisher-problems" not in (tmp_path / "site" / "fr" / "sample" /
+                                        "index.html").read_text()
