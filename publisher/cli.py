@@ -235,6 +235,32 @@ def rebuild_line(rebuild: Rebuild) -> str:
     return f"{changed} changed: {done}; {problems}"
 
 
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    import json
+
+    from publisher.annotations import to_github, to_sarif
+    from publisher.check import check
+
+    cache = None if args.no_cache else (args.cache or Path(".site.cache"))
+    result = check(args.content, args.config, args.files or None, cache, args.fail_on)
+    ordered = result.diagnostics.sorted()
+    if args.format == "sarif":
+        sys.stdout.write(json.dumps(to_sarif(ordered), ensure_ascii=False, indent=2) + "\n")
+    elif args.format == "github":
+        sys.stdout.write("".join(line + "\n" for line in to_github(ordered)))
+    else:
+        print_diagnostics(console, result.diagnostics)
+    errors = len(result.diagnostics.errors)
+    other = (f"; {result.other_files} problems in other files not shown" if result.other_files
+             else "")
+    console.print(f"checked {result.services} service pages in {result.seconds:.1f} s: {errors} "
+                  f"errors, {len(result.diagnostics.warnings)} warnings{other}",
+                  markup=False, highlight=False, soft_wrap=True)
+    if any(d.severity is Severity.ERROR and d.code[:1].isupper() for d in ordered):
+        return EXIT_CONTENT
+    return EXIT_AUDIT if result.gate_failures else EXIT_OK
+
+
 def cmd_audit(args: argparse.Namespace, console: Console) -> int:
     from publisher.audit_command import AuditOptions, audit_paths
 
@@ -322,6 +348,28 @@ def parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--fail-on", choices=FAIL_ON_LEVELS, default="serious")
     serve_cmd.add_argument("-j", "--jobs", type=int, default=0, metavar="N")
     serve_cmd.set_defaults(handler=cmd_serve)
+
+    check_cmd = commands.add_parser(
+        "check",
+        help="check the content quickly, without rendering (pre-commit hooks, CI)",
+        description="Load, validate and parse the whole content folder and run the content "
+        "audit (links, headings, alt text, translations, review dates, plain language); "
+        "nothing is rendered. Given FILES (what a commit changed), only their problems are "
+        "shown; links are still resolved against the whole catalogue.",
+    )
+    check_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                           help="the files (or folders) to report on (default: all)")
+    check_cmd.add_argument("--content", type=Path, default=Path("content"), metavar="DIR")
+    check_cmd.add_argument("--config", type=Path, default=None, metavar="FILE")
+    check_cmd.add_argument("--format", choices=("text", "sarif", "github"), default="text",
+                           help="text on standard error (default), or on standard output a "
+                           "SARIF 2.1.0 log (code scanning) or GitHub Actions annotations")
+    check_cmd.add_argument("--fail-on", choices=FAIL_ON_LEVELS, default="serious",
+                           help="exit with 3 when a content finding has this impact or worse")
+    check_cmd.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                           help="the build's cache of parsed files (default: .site.cache)")
+    check_cmd.add_argument("--no-cache", action="store_true", help="parse every file again")
+    check_cmd.set_defaults(handler=cmd_check)
 
     audit_cmd = commands.add_parser(
         "audit",
