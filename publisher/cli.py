@@ -226,8 +226,9 @@ def rebuild_line(rebuild: Rebuild) -> str:
                 f"{result.cached_tasks} from the cache)" if names
                 else f"rebuilt {took}, nothing to render again")
     else:
-        done = (f"not published ({len(result.diagnostics.errors)} errors, {took}): the preview "
-                "keeps the last good pages")
+        why = (f"the audit gate refused {len(result.gate_failures)} findings"
+               if result.gate_failures else f"{len(result.diagnostics.errors)} errors")
+        done = f"not published ({why}, {took}): the preview keeps the last good pages"
     open_now = len(rebuild.new) + rebuild.still_open
     problems = f"{open_now} problems open" + (f" ({len(rebuild.new)} new)" if rebuild.new else "")
     if rebuild.resolved:

@@ -209,8 +209,11 @@ class Preview:
             self.shown = keys if result.published else keys | before
             shown_before = (self.problems, self.findings, self.failed)
             self.problems = now
-            if result.audited or not result.published:
-                self.findings = failed_findings if result.published else self.findings
+            if result.audited:
+                # a build the audit gate refused was audited too: its findings are why the
+                # page did not change, shown over the page last published. A build stopped by
+                # errors was not audited: the last audited build's findings still stand.
+                self.findings = failed_findings
             self.failed = not result.published
             self._ids.clear()
             if ((result.published and not result.unchanged)

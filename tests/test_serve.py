@@ -19,6 +19,7 @@ from axe_selenium_python import Axe
 from publisher.audits.html import axe_options, axe_script
 from publisher.browser import Browser
 from publisher.build import BuildOptions
+from publisher.cli import rebuild_line
 from publisher.serve import Rebuild, Server, ignore_rule, inject_reload, start
 
 
@@ -266,3 +267,75 @@ def test_a_warning_is_shown_on_the_page_it_concerns(content: Path, tmp_path: Pat
         running.stop()
     assert "publisher-problems" not in (tmp_path / "site" / "fr" / "sample" /
                                         "index.html").read_text()
+
+
+# --- with --audit: the findings of the pages an edit changed, on those pages ------------------
+
+
+def audited_server(content: Path, tmp_path: Path, fail_on: str) -> tuple[Server, list[Rebuild]]:
+    """The preview as ``publish serve --audit [--fail-on …]`` starts it."""
+    results: list[Rebuild] = []
+    options = BuildOptions(content_dir=content, out_dir=tmp_path / "site", formats=["html"],
+                           audit=True, fail_on=fail_on, jobs=1)
+    return start(options, "127.0.0.1", 0, results.append), results
+
+
+def age_the_review(content: Path) -> Path:
+    """An edit that only the audit sees: the page loads and renders, but its review date is now
+    older than the review period (the build's date is the newest review, the French one's)."""
+    source = content / "en" / "sample.md"
+    source.write_text(source.read_text().replace("last_reviewed: 2026-01-15",
+                                                 "last_reviewed: 2020-01-15"))
+    return source
+
+
+def test_with_audit_a_changed_page_shows_its_findings(content: Path, tmp_path: Path) -> None:
+    running, results = audited_server(content, tmp_path, "serious")  # the CLI's default gate
+    try:
+        assert results[0].result.audited
+        page_url = running.url + "en/sample/"
+        assert "publisher-problems" not in fetch(page_url)  # audited, and nothing failed
+        age_the_review(content)
+        wait_for(lambda: len(results) >= 2, 90)
+        rebuild = results[-1]
+        assert rebuild.result.published and rebuild.result.audited
+        assert [(f.artifact, f.check) for f in rebuild.new_findings] == [
+            ("en/sample/index.html", "content.review-date")]
+        with Browser() as browser:
+            browser.driver.get(page_url)
+            nodes = ax_nodes(browser)
+            regions = [n for n in nodes if ax_value(n, "role") == "region"
+                       and "found 1 problem" in ax_value(n, "name")]
+            assert len(regions) == 1, [ax_value(n, "name") for n in nodes]
+            assert any(ax_value(n, "role") == "alert" for n in nodes)
+            texts = " ".join(ax_value(n, "name") for n in nodes)
+            assert "audit[content.review-date]" in texts
+            assert "last reviewed on 2020-01-15" in texts and "sample.md" in texts
+            script = axe_script()
+            if not script.is_file():
+                pytest.skip(f"axe-core is not installed ({script})")
+            axe = Axe(browser.driver, script_url=str(script))
+            axe.inject()
+            checked = axe.run(context="#publisher-problems", options=axe_options())
+            assert checked["violations"] == []
+        # the finding is the English page's: its translation shows nothing
+        assert "publisher-problems" not in fetch(running.url + "fr/sample/")
+    finally:
+        running.stop()
+
+
+def test_with_audit_a_page_the_gate_refused_shows_why(content: Path, tmp_path: Path) -> None:
+    running, results = audited_server(content, tmp_path, "moderate")
+    try:
+        page_url = running.url + "en/sample/"
+        assert "publisher-problems" not in fetch(page_url)
+        age_the_review(content)
+        wait_for(lambda: len(results) >= 2, 90)
+        result = results[-1].result
+        assert not result.published and result.gate_failures
+        assert "not published (the audit gate refused 1 findings" in rebuild_line(results[-1])
+        page = fetch(page_url)  # the page as last published, with the findings that held it
+        assert "The last build failed (1 problem)" in page
+        assert "audit[content.review-date]" in page and "2020-01-15" in page
+    finally:
+        running.stop()
