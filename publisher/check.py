@@ -45,6 +45,9 @@ class CheckResult:
     gate_failures: list[Finding] = field(default_factory=list)
     other_files: int = 0  # problems in files not asked for: not shown
     services: int = 0  # documents checked
+    #: whether the content audit ran: it needs the catalogue loaded, which an error anywhere
+    #: (in a file not asked for too) prevents
+    audited: bool = False
     seconds: float = 0.0
 
 
@@ -74,7 +77,7 @@ def check(content_dir: Path, config_path: Path | None = None,
         if finding.check == "content.review-date":  # said by the front matter's date
             span = SourceSpan(span.path, _line_of(Path(span.path), "last_reviewed:"), 1)
         shown.add(Diagnostic(finding.check, severity, finding.message.rstrip("."), span))
-    return CheckResult(shown, findings, failures, other_files, len(checked),
+    return CheckResult(shown, findings, failures, other_files, len(checked), site is not None,
                        time.perf_counter() - started)
 
 

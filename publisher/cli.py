@@ -254,9 +254,13 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     errors = len(result.diagnostics.errors)
     other = (f"; {result.other_files} problems in other files not shown" if result.other_files
              else "")
-    console.print(f"checked {result.services} service pages in {result.seconds:.1f} s: {errors} "
-                  f"errors, {len(result.diagnostics.warnings)} warnings{other}",
-                  markup=False, highlight=False, soft_wrap=True)
+    counts = f"{errors} errors, {len(result.diagnostics.warnings)} warnings{other}"
+    if result.audited:
+        said = f"checked {result.services} service pages in {result.seconds:.1f} s: {counts}"
+    else:  # say so: a clean list of files would otherwise look fully checked
+        said = (f"checked the content folder in {result.seconds:.1f} s: {counts}; the content "
+                "audit (review dates, plain language) did not run: fix the errors first")
+    console.print(said, markup=False, highlight=False, soft_wrap=True)
     if any(d.severity is Severity.ERROR and d.code[:1].isupper() for d in ordered):
         return EXIT_CONTENT
     return EXIT_AUDIT if result.gate_failures else EXIT_OK

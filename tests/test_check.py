@@ -62,5 +62,7 @@ def test_only_the_files_asked_for_are_reported(content: Path,
     assert main(["check", "--content", str(content), "--no-cache", str(french)]) == 0
     err = capsys.readouterr().err
     assert "C202" not in err and "problems in other files not shown" in err
+    # the errors elsewhere stop the content audit of the file asked for too: said, not hidden
+    assert "the content audit (review dates, plain language) did not run" in err
     english = content / "en" / "sample.md"
     assert main(["check", "--content", str(content), "--no-cache", str(english)]) == 1
