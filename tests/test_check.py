@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
 from publisher.cli import main
 
@@ -66,3 +72,69 @@ def test_only_the_files_asked_for_are_reported(content: Path,
     assert "the content audit (review dates, plain language) did not run" in err
     english = content / "en" / "sample.md"
     assert main(["check", "--content", str(content), "--no-cache", str(english)]) == 1
+
+
+# --- publisher as a pre-commit hook ------------------------------------------------------------
+
+HOOKS = Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml"
+
+
+def hook() -> dict[str, Any]:
+    """The one hook of the manifest, as pre-commit reads it (its own schema, its defaults)."""
+    from pre_commit.clientlib import load_manifest
+
+    hooks = load_manifest(HOOKS)
+    assert [h["id"] for h in hooks] == ["publish-check"]
+    found: dict[str, Any] = hooks[0]
+    return found
+
+
+def test_the_hook_manifest_is_what_pre_commit_accepts(tmp_path: Path) -> None:
+    from pre_commit.clientlib import InvalidManifestError, load_manifest
+
+    found = hook()
+    assert shlex.split(found["entry"]) == ["publish", "check"]
+    assert found["pass_filenames"] and found["require_serial"]  # one process reads the folder
+    selects = re.compile(found["files"]).search
+    assert selects("content/en/parking-permit.md") and selects("content/site.yaml")
+    assert not selects("formats/html/site.css") and not selects("content/en/map.png")
+    broken = tmp_path / "hooks.yaml"  # the schema does hold the file to something
+    broken.write_text(HOOKS.read_text().replace("entry:", "entri:"))
+    with pytest.raises(InvalidManifestError):
+        load_manifest(broken)
+
+
+def test_pre_commit_runs_publish_check_on_the_changed_files(content: Path,
+                                                            tmp_path: Path) -> None:
+    """Real pre-commit in a repository holding a content folder, with the manifest's hook (as a
+    local hook: the manifest's ``language: python`` would install publisher from an index), runs
+    ``publish check`` on the files it is given and fails the commit on a planted error."""
+    found = hook()
+    repo = content.parent
+    publish = Path(sys.executable).with_name("publish")
+    local = {**{key: found[key] for key in ("id", "name", "files", "require_serial",
+                                            "pass_filenames")},
+             "entry": found["entry"].replace("publish", str(publish), 1),
+             "language": "system"}
+    (repo / ".pre-commit-config.yaml").write_text(
+        yaml.safe_dump({"repos": [{"repo": "local", "hooks": [local]}]}))
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+           "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, env=env)
+
+    def run(*files: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(Path(sys.executable).with_name("pre-commit")), "run",
+                               "--verbose", "--files", *files], cwd=repo, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    clean = run("content/fr/sample.md")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "checked 1 service pages" in clean.stdout, clean.stdout
+    plant(content)
+    failed = run("content/en/sample.md", "content/fr/sample.md")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert re.search(r"content/en/sample\.md:\d+:\d+: error\[C202\]", failed.stdout), \
+        failed.stdout
+    other = run("content/fr/sample.md")  # the planted error is in another file: not shown
+    assert other.returncode == 0, other.stdout + other.stderr
+    assert "C202" not in other.stdout and "problems in other files not shown" in other.stdout
