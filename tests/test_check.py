@@ -106,20 +106,17 @@ def test_the_hook_manifest_is_what_pre_commit_accepts(tmp_path: Path) -> None:
 
 def test_pre_commit_runs_publish_check_on_the_changed_files(content: Path,
                                                             tmp_path: Path) -> None:
-    """Real pre-commit in a repository holding a content folder, with the manifest's hook (as a
-    local hook: the manifest's ``language: python`` would install publisher from an index), runs
-    ``publish check`` on the files it is given and fails the commit on a planted error."""
-    found = hook()
+    """Real pre-commit, in a repository holding a content folder, runs the manifest's hook as
+    written (as a local hook: the same fields, no clone) with ``publish`` on the PATH as the
+    set-up leaves it, on the files it is given, and fails the commit on a planted error."""
     repo = content.parent
-    publish = Path(sys.executable).with_name("publish")
-    local = {**{key: found[key] for key in ("id", "name", "files", "require_serial",
-                                            "pass_filenames")},
-             "entry": found["entry"].replace("publish", str(publish), 1),
-             "language": "system"}
+    written = yaml.safe_load(HOOKS.read_text())
+    assert written[0]["language"] == "system"  # runs the installed `publish`, nothing fetched
     (repo / ".pre-commit-config.yaml").write_text(
-        yaml.safe_dump({"repos": [{"repo": "local", "hooks": [local]}]}))
+        yaml.safe_dump({"repos": [{"repo": "local", "hooks": written}]}))
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
-           "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+           "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     subprocess.run(["git", "init", "-q", str(repo)], check=True, env=env)
 
     def run(*files: str) -> subprocess.CompletedProcess[str]:
