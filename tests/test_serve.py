@@ -109,6 +109,11 @@ class ServeProcess:
     def rebuild_lines(self) -> list[str]:
         return [line for line in self.text().splitlines() if " changed: " in line]
 
+    def cpu_seconds(self) -> float:
+        """The CPU time the process has used (user and system), from /proc."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
         try:
@@ -176,6 +181,11 @@ def test_each_save_rebuilds_once_and_then_the_preview_is_quiet(content: Path,
         os.utime(content / "fr" / "sample.md")
         assert_quiet(serve, 5)
         assert len(serve.rebuild_lines()) == 2
+
+        # and idle: no loop keeps a core busy (the bug was a rebuild twice a second)
+        before = serve.cpu_seconds()
+        assert_quiet(serve, 5)
+        assert serve.cpu_seconds() - before < 0.5
     finally:
         serve.stop()
 
