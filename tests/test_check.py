@@ -135,3 +135,15 @@ def test_pre_commit_runs_publish_check_on_the_changed_files(content: Path,
     other = run("content/fr/sample.md")  # the planted error is in another file: not shown
     assert other.returncode == 0, other.stdout + other.stderr
     assert "C202" not in other.stdout and "problems in other files not shown" in other.stdout
+
+
+def test_content_findings_are_warnings_unless_the_gate_says_otherwise(
+        content: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = content / "en" / "sample.md"  # older than the review period at the build's date
+    source.write_text(source.read_text().replace("last_reviewed: 2026-01-15",
+                                                 "last_reviewed: 2020-01-15"))
+    line = source.read_text().splitlines().index("last_reviewed: 2020-01-15") + 1
+    assert main(["check", "--content", str(content), "--no-cache"]) == 0
+    assert f"sample.md:{line}:1: warning[content.review-date]" in capsys.readouterr().err
+    assert main(["check", "--content", str(content), "--no-cache", "--fail-on", "moderate"]) == 3
+    assert f"sample.md:{line}:1: error[content.review-date]" in capsys.readouterr().err
