@@ -49,6 +49,17 @@ def wait_for(condition: object, seconds: float = 30) -> None:
     raise AssertionError("timed out")
 
 
+
+def axe_on_the_panel(browser: Browser) -> dict[str, Any]:
+    """axe-core's results on the problems panel of the page the browser shows."""
+    script = axe_script()
+    if not script.is_file():
+        pytest.skip(f"axe-core is not installed ({script})")
+    axe = Axe(browser.driver, script_url=str(script))
+    axe.inject()
+    results: dict[str, Any] = axe.run(context="#publisher-problems", options=axe_options())
+    return results
+
 def test_serves_rebuilds_and_reloads(server: tuple[Server, list[Rebuild]],
                                      content: Path) -> None:
     running, results = server
@@ -242,12 +253,7 @@ def test_a_planted_error_is_shown_over_the_last_good_page(
         texts = " ".join(ax_value(n, "name") for n in nodes)
         assert where in texts and "heading level skipped" in texts
         assert "What to do: use ### here" in texts
-        script = axe_script()
-        if not script.is_file():
-            pytest.skip(f"axe-core is not installed ({script})")
-        axe = Axe(browser.driver, script_url=str(script))
-        axe.inject()
-        checked = axe.run(context="#publisher-problems", options=axe_options())
+        checked = axe_on_the_panel(browser)
         assert checked["violations"] == []
         assert checked["passes"]  # axe did look at the panel
 
@@ -321,13 +327,7 @@ def test_with_audit_a_changed_page_shows_its_findings(content: Path, tmp_path: P
             texts = " ".join(ax_value(n, "name") for n in nodes)
             assert "audit[content.review-date]" in texts
             assert "last reviewed on 2020-01-15" in texts and "sample.md" in texts
-            script = axe_script()
-            if not script.is_file():
-                pytest.skip(f"axe-core is not installed ({script})")
-            axe = Axe(browser.driver, script_url=str(script))
-            axe.inject()
-            checked = axe.run(context="#publisher-problems", options=axe_options())
-            assert checked["violations"] == []
+            assert axe_on_the_panel(browser)["violations"] == []
         # the finding is the English page's: its translation shows nothing
         assert "publisher-problems" not in fetch(running.url + "fr/sample/")
     finally:
