@@ -560,6 +560,38 @@ def website(n: int, jobs: int, work: Path, with_mkdocs: bool, repeat: int = 1
     return {**quickest, **runs}
 
 
+#: the catalogue written the way migrated CMS content looks (issue 24): its long page is the model
+MIGRATED = ROOT / "tests" / "fixtures" / "migrated"
+
+
+def long_catalogue(n: int, folder: Path) -> Path:
+    """The migrated fixture catalogue with ``n`` more long pages: copies of its page of 6,600
+    words (a notice of about 45 minutes), each with its own id and title."""
+    content = folder / "content"
+    shutil.rmtree(content, ignore_errors=True)
+    shutil.copytree(MIGRATED, content)
+    page = (MIGRATED / "en" / "apprenticeships.md").read_text(encoding="utf-8")
+    for index in range(1, n + 1):
+        copy = page.replace("id: apprenticeships", f"id: long-page-{index}").replace(
+            "title: Become an apprentice", f"title: Long page {index}")
+        (content / "en" / f"long-page-{index}.md").write_text(copy, encoding="utf-8")
+    words = len(page.split("\n---\n", 1)[-1].split())
+    print(f"long-page catalogue: {n + 1} pages of {words:,} words, 2 short pages, in {folder}",
+          flush=True)
+    return content
+
+
+def long_pages(n: int, jobs: int, work: Path) -> Measured:
+    """Every format, audited, of the long-page catalogue: the memory a long notice takes."""
+    folder = work / f"long-{n}"
+    content = long_catalogue(n, folder)
+    run = run_build(f"long pages, all formats with audits ({n + 3} services)", content,
+                    folder / "site", folder / "cache", None, True, jobs)
+    print(f"  long pages: {run.wall:.1f} s, peak {run.tree_pss / 2**20:.0f} MiB PSS, "
+          f"largest process {run.max_rss / 2**20:.0f} MiB", flush=True)
+    return run
+
+
 def audited(n: int, jobs: int, work: Path) -> Measured:
     folder = work / f"website-audited-{n}"
     content, _ = _generated(n, folder)
@@ -727,6 +759,12 @@ def report(site_runs: dict[str, Measured], full_run: tuple[Measured, list[Engine
                         f"{run.wall:.1f} s vs 1.5 x {total:.1f} CPU s / {jobs} = {budget:.1f} s"))
         targets.append(("peak memory under 1 GiB (all formats)", run.tree_pss < MEMORY_BYTES,
                         f"{run.tree_pss / 2**20:.0f} MiB PSS"))
+    long = site_runs.get("long")
+    if long:
+        targets.append(("peak memory under 1 GiB (long pages, all formats; issue 24)",
+                        long.tree_pss < MEMORY_BYTES,
+                        f"{long.tree_pss / 2**20:.0f} MiB PSS, largest process "
+                        f"{long.max_rss / 2**20:.0f} MiB"))
 
     print("\ntargets (issue 8):")
     for name, ok, detail in targets:
@@ -742,6 +780,9 @@ def main() -> int:
                         help="services for the audited website build (default 50; 0 skips it)")
     parser.add_argument("--full-services", type=int, default=6,
                         help="services for the all-formats build (default 6; 0 skips it)")
+    parser.add_argument("--long-services", type=int, default=2,
+                        help="extra long pages (6,600 words, ~45-minute notices) in the "
+                        "long-page catalogue built in every format (default 2; 0 skips it)")
     parser.add_argument("--formats", default=None,
                         help="formats of the all-formats build (default: every enabled one)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
@@ -777,6 +818,8 @@ def main() -> int:
                              max(1, args.repeat)))
         if args.audit_services:
             site_runs["audited"] = audited(args.audit_services, args.jobs, work)
+        if args.long_services:
+            site_runs["long"] = long_pages(args.long_services, args.jobs, work)
         formats = args.formats.split(",") if args.formats else None
         full_run = full(args.full_services, formats, args.jobs, work, max(1, args.repeat)) if (
             args.full_services) else None

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -95,19 +96,19 @@ def summary(console: Console, result: BuildResult, out_dir: Path) -> None:
         verb = "unchanged" if result.unchanged else "published"
         console.print(
             f"[green]{verb}[/green] {result.services} services in {result.languages} "
-            f"languages to {out_dir}/ in {result.seconds:.1f} s: "
+            f"languages to {escape(str(out_dir))}/ in {result.seconds:.1f} s: "
             f"{sum(result.formats.values())} files "
             f"({formats}); {result.rendered_tasks} tasks rendered, {result.cached_tasks} from "
             f"the cache; {warnings} warnings"
         )
         if result.slowest:
             slow = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.slowest[:3])
-            console.print(f"[dim]slowest: {slow}[/dim]")
+            console.print(f"[dim]slowest: {escape(slow)}[/dim]")
     else:
         failed = f", {result.failed_tasks} outputs failed" if result.failed_tasks else ""
         console.print(
             f"[red]not published[/red]: {errors} errors, {warnings} warnings{failed}. "
-            f"{out_dir}/ was left as it was."
+            f"{escape(str(out_dir))}/ was left as it was."
         )
 
 
@@ -164,12 +165,15 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     if result.gate_failures:
         console.print(
             f"[red]the accessibility gate failed[/red]: {len(result.gate_failures)} findings at "
-            f"'{args.fail_on}' or worse. The new build is kept in {result.kept_dir}/ for "
+            f"'{args.fail_on}' or worse. The new build is kept in "
+            f"{escape(str(result.kept_dir))}/ for "
             "inspection.",
             soft_wrap=True,
         )
         return EXIT_AUDIT
-    if result.failed_tasks or any(d.code.startswith("B") for d in result.diagnostics.errors):
+    # B0xx: an output failed to render (a fault of ours or an engine's); B1xx say what the
+    # site's configuration lacks (no braille table for a language), an error of the content
+    if result.failed_tasks or any(d.code.startswith("B0") for d in result.diagnostics.errors):
         return EXIT_RENDER
     return EXIT_CONTENT
 
@@ -200,7 +204,7 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
 
     server = start(options, args.host, args.port, report)
     console.print(f"serving {args.out}/ at {server.url} — watching {args.content}/ and the "
-                  "formats folder; Ctrl-C stops", soft_wrap=True)
+                  "formats folder; Ctrl-C stops", soft_wrap=True, markup=False)
     try:
         while True:
             time.sleep(1)
@@ -300,6 +304,12 @@ def parser() -> argparse.ArgumentParser:
         help="build the content folder into a complete, deployable output",
         description="Read every service description, render every format in every language, "
         "and replace the output folder in one step only if everything succeeded.",
+        epilog="Settings live in the content folder's site.yaml (see README.md, \"Site "
+        "configuration\"). Pages exported from a CMS link with root-relative paths "
+        "(/find-a-court): set 'links: {root: https://www.example.gov/}' for the site they lead "
+        "to, and 'links: {old_addresses: {/old/path: service-id}}' for the services' old "
+        "addresses, which then link to the service. A service without fees is published as "
+        "free only with 'free_of_charge: true' in its front matter.",
     )
     build_cmd.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
                            help="folder of Markdown service descriptions (default: content)")
@@ -400,7 +410,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    # no emoji codes: a message's ``file.md:100:1`` must not print as ``file.md💯1``
+    console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     code: int = args.handler(args, console)
     return code
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,6 +66,35 @@ class PlainLanguage(_Config):
     max_sentence_words: int = Field(default=25, gt=0)
 
 
+#: a service id (the same pattern as the front matter's ``id``)
+_SERVICE_ID = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class LinkSettings(_Config):
+    """How root-relative links (``/find-a-court``) resolve (``links:`` in site.yaml).
+
+    Pages exported from a CMS link to the rest of the organisation's web estate by root-relative
+    paths. With ``root``, such a link leads to that address, unless it names a service of the
+    catalogue — by its page path (``/en/parking-permit/``) or by one of ``old_addresses`` (the
+    path the page had on the old site → the service id) —, in which case it is the internal link
+    to that service, in every format.
+    """
+
+    root: str = Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?/$")
+    old_addresses: dict[
+        Annotated[str, Field(pattern=r"^/[^\s#?]*$")],
+        Annotated[str, Field(pattern=_SERVICE_ID)],
+    ] = Field(default_factory=dict)
+
+    def service_for(self, path: str) -> str | None:
+        """The service an old address names (a trailing ``/`` does not matter), or ``None``."""
+        wanted = path.rstrip("/") or "/"
+        for old, service in self.old_addresses.items():
+            if (old.rstrip("/") or "/") == wanted:
+                return service
+        return None
+
+
 class SiteConfig(_Config):
     """What the organisation configures once for all its services."""
 
@@ -82,6 +111,7 @@ class SiteConfig(_Config):
     max_table_columns: int = Field(default=DEFAULT_MAX_TABLE_COLUMNS, gt=0)
     review_period_days: int = Field(default=365, gt=0)
     plain_language: PlainLanguage = Field(default_factory=PlainLanguage)
+    links: LinkSettings | None = None
 
     def language(self, code: str) -> Language:
         for language in self.languages:

@@ -34,7 +34,7 @@ from publisher.model import (
     walk_blocks,
     walk_inlines,
 )
-from publisher.parse import WEB_SCHEMES, BodyParser, Observation, observe
+from publisher.parse import SITE_PAGES, WEB_SCHEMES, BodyParser, Observation, observe
 from publisher.translation import source_revision
 from publisher.writers import Site, registry
 from publisher.yamlsource import parse_yaml, validate
@@ -43,7 +43,7 @@ RECORD_CODES = {
     "missing": "C102", "unknown": "C103", "type": "C104", "date": "C105", "value": "C106"
 }
 #: ids that would collide with pages the site makes in every language folder
-RESERVED_IDS = {"accessibility", "search", "feed", "index"}
+RESERVED_IDS = SITE_PAGES
 _FENCE = re.compile(r"^---[ \t]*$")
 _CHANNEL_NEEDS = {
     "online": "url",
@@ -362,6 +362,13 @@ def _read(source: _Source, config: SiteConfig, diagnostics: Diagnostics) -> None
                 located.span(where),
                 "write the full address of the page, for example https://www.example.org/apply",
             )
+    if record.free_of_charge and record.fees:
+        diagnostics.error(
+            "C106",
+            "the service is said to be free of charge ('free_of_charge: true') and to have fees",
+            located.span(("free_of_charge",)),
+            "remove 'free_of_charge' or the fees, whichever is wrong",
+        )
     if record.contact.phone is None and record.contact.email is None:
         diagnostics.error(
             "C102",
@@ -412,6 +419,9 @@ class _Folder:
         #: questions about files are then answered without asking the file system again
         self.files = files
         self.real_root = os.path.realpath(root)
+        #: ``<lang>/<id>`` → id: the page paths of the services (root-relative links name them)
+        self.pages = {f"{path.parts[0]}/{service}": service for path, service in by_path.items()
+                      if len(path.parts) > 1}
         self.parsed = 0  # bodies parsed anew, not taken from the cache
         self._real_dirs: dict[str, str] = {}
         self._answers: dict[Observation, object] = {}
@@ -427,6 +437,8 @@ class _Folder:
 
     def _ask(self, question: Observation) -> object:
         kind, path, _ = question
+        if kind == "page":
+            return self.pages.get(path)
         if self.files is not None and kind in ("file", "inside"):
             # without links, a path the parser made (relative, no '..' left: see
             # BodyParser._inside_content) stays inside, and is a file if the table has it
@@ -464,6 +476,9 @@ def _parse_body_cached(
         resolve_service=folder.by_path.get,
         max_line_chars=config.max_line_chars,
         max_table_columns=config.max_table_columns,
+        links=config.links,
+        base_url=config.base_url,
+        resolve_page=folder.pages.get,
     )
     blocks = parser.parse(source.body)
     images = tuple(parser.images)

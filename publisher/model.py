@@ -105,6 +105,11 @@ class Contact(_Record):
     url: str | None = None
 
 
+#: what a record says of the service's cost: ``free`` (``free_of_charge: true``), ``fees``
+#: (listed), or ``not-stated`` (neither: the text may say; no format may call it free)
+Cost = Literal["free", "fees", "not-stated"]
+
+
 class ServiceRecord(_Record):
     """The validated front matter of one service description in one language.
 
@@ -120,6 +125,7 @@ class ServiceRecord(_Record):
     keywords: tuple[str, ...] = ()
     channels: tuple[Channel, ...] = Field(min_length=1)
     fees: tuple[Fee, ...] = ()
+    free_of_charge: bool | None = None
     processing_time: str
     opening_hours: tuple[OpeningHours, ...] = ()
     locations: tuple[Location, ...] = ()
@@ -127,6 +133,14 @@ class ServiceRecord(_Record):
     owner: str
     last_reviewed: IsoDate
     source_revision: str | None = Field(default=None, pattern=r"^[0-9a-f]{12,64}$")
+
+    @property
+    def cost(self) -> Cost:
+        """Whether the service is free, has fees, or says neither (CMS exports often list no
+        fees for a service that has them: an empty list is not a promise that it is free)."""
+        if self.fees:
+            return "fees"
+        return "free" if self.free_of_charge else "not-stated"
 
 
 # ---------------------------------------------------------------- inline nodes
@@ -182,7 +196,16 @@ class Image:
     title: str | None = None
 
 
-Inline: TypeAlias = Text | Emphasis | Strong | Code | LineBreak | Link | Image
+@dataclass(frozen=True)
+class Abbreviation:
+    """An abbreviation the author defined (``*[JSA]: Jobseeker's Allowance``, as PHP Markdown
+    Extra and kramdown write it), where it is used: ``text`` as written, ``title`` spelt out."""
+
+    text: str
+    title: str
+
+
+Inline: TypeAlias = Text | Emphasis | Strong | Code | LineBreak | Link | Image | Abbreviation
 
 
 # ---------------------------------------------------------------- block nodes
@@ -451,6 +474,13 @@ def block_inlines(block: Block) -> Iterator[tuple[Inline, ...]]:
 
 def plain_text(inlines: tuple[Inline, ...]) -> str:
     """The text a reader sees, without markup (image alt text stands in for the image)."""
+    return expanded_text(inlines, None)
+
+
+def expanded_text(inlines: tuple[Inline, ...], seen: set[str] | None) -> str:
+    """:func:`plain_text`, except that with ``seen`` (the abbreviations already met in the
+    document, updated here) an abbreviation met for the first time is spelt out before it:
+    "Jobseeker's Allowance (JSA)". Braille readers and listeners have no title to look up."""
     parts: list[str] = []
     for node in inlines:
         if isinstance(node, Text | Code):
@@ -459,6 +489,12 @@ def plain_text(inlines: tuple[Inline, ...]) -> str:
             parts.append(" ")
         elif isinstance(node, Image):
             parts.append(node.alt)
+        elif isinstance(node, Abbreviation):
+            if seen is None or node.text in seen:
+                parts.append(node.text)
+            else:
+                seen.add(node.text)
+                parts.append(f"{node.title} ({node.text})")
         else:
-            parts.append(plain_text(node.children))
+            parts.append(expanded_text(node.children, seen))
     return "".join(parts)

@@ -22,15 +22,17 @@ from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import inline as parse_inlines
 from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.container import container_plugin
 
-from publisher.config import DEFAULT_MAX_LINE_CHARS, DEFAULT_MAX_TABLE_COLUMNS
+from publisher.config import DEFAULT_MAX_LINE_CHARS, DEFAULT_MAX_TABLE_COLUMNS, LinkSettings
 from publisher.diagnostics import Diagnostics, SourceSpan
 from publisher.model import (
+    Abbreviation,
     Block,
     BulletList,
     Code,
@@ -59,6 +61,8 @@ NOTE_KINDS: tuple[NoteKind, ...] = ("note", "warning", "tip")
 #: the only URL schemes a content file may use: anything else could run or show anything
 SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
 WEB_SCHEMES = {"http", "https"}
+#: the site's own pages beside the services' (``/<lang>/search/`` …): no service has these ids
+SITE_PAGES = {"accessibility", "search", "feed", "index"}
 #: nesting deeper than this is refused: no reader can follow it and it costs stack
 MAX_DEPTH = 20
 #: markdown-it silently drops the blocks that lie deeper than its ``maxNesting`` token levels. A
@@ -68,6 +72,10 @@ MARKDOWN_MAX_NESTING = 2 * MAX_DEPTH + 4
 #: inline parsing keeps markdown-it's own limit (it turns deeper brackets into text, losing
 #: nothing): a higher one makes pathological ``[[[[…`` text twice as slow to parse
 INLINE_MAX_NESTING = 20
+#: nothing but HTML comments (an editor's note in a CMS export)
+_COMMENTS = re.compile(r"(\s*<!--.*?-->\s*)+", re.DOTALL)
+#: a line that would underline a heading (``===`` or ``---``)
+_UNDERLINE = re.compile(r"\s*(=+|-+)\s*")
 #: a cell of a table's delimiter row (``|---|:--:|``)
 _DELIMITER_CELL = re.compile(r":?-+:?")
 
@@ -84,7 +92,91 @@ def markdown() -> MarkdownIt:
         md.use(container_plugin, name=kind)
     md.validateLink = lambda url: True  # type: ignore[method-assign]
     md.core.ruler.at("inline", _inline_with_own_limit)
+    md.block.ruler.before("reference", "abbr_definition", _abbr_definition,
+                          {"alt": ["paragraph", "reference"]})
+    md.core.ruler.after("inline", "abbr_replace", _abbr_replace)
     return md
+
+
+# Abbreviations (``*[JSA]: Jobseeker's Allowance``), the syntax of PHP Markdown Extra, kramdown
+# and GOV.UK's Markdown. mdit-py-plugins (0.7) has no abbr plugin, so these two rules port
+# markdown-it-abbr's (the JavaScript plugin): a block rule takes the definitions out of the text,
+# a core rule marks each use in the text tokens (outside links and code) as an ``abbr`` token.
+
+
+def _abbr_definition(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    if state.sCount[start] - state.blkIndent >= 4:
+        return False  # an indented code block
+    pos = state.bMarks[start] + state.tShift[start]
+    maximum = state.eMarks[start]
+    src = state.src
+    if pos + 2 >= maximum or src[pos:pos + 2] != "*[":
+        return False
+    pos += 2
+    label_start, label_end = pos, -1
+    while pos < maximum:
+        char = src[pos]
+        if char == "[":
+            return False
+        if char == "]":
+            label_end = pos
+            break
+        if char == "\\":
+            pos += 1
+        pos += 1
+    if label_end < 0 or src[label_end + 1:label_end + 2] != ":":
+        return False
+    label = re.sub(r"\\(.)", r"\1", src[label_start:label_end]).strip()
+    title = src[label_end + 2:maximum].strip()
+    if not label or not title:
+        return False
+    if silent:
+        return True
+    definitions = state.env.setdefault("abbreviations", {})
+    definitions.setdefault(label, (title, start))  # the first definition counts, as in PHP
+    token = state.push("abbr_definition", "", 0)
+    token.map = [start, start + 1]
+    token.meta = {"label": label, "title": title}
+    state.line = start + 1
+    return True
+
+
+def _abbr_replace(state: StateCore) -> None:
+    definitions: dict[str, tuple[str, int]] = state.env.get("abbreviations", {})
+    if not definitions:
+        return
+    # longest first, so that "JSA (IB)" wins over "JSA"; a use stands between spaces,
+    # punctuation or the ends of the text, as in markdown-it-abbr
+    alternatives = "|".join(re.escape(label) for label in sorted(definitions, key=len,
+                                                                reverse=True))
+    pattern = re.compile(rf"(?<![^\W_])({alternatives})(?![^\W_])")
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children: list[Token] = []
+        in_link = 0
+        for token in block.children:
+            in_link += token.type == "link_open"
+            in_link -= token.type == "link_close"
+            if token.type != "text" or in_link or not pattern.search(token.content):
+                children.append(token)
+                continue
+            at = 0
+            for match in pattern.finditer(token.content):
+                if match.start() > at:
+                    children.append(_text_token(token, token.content[at:match.start()]))
+                label = match.group(1)
+                abbr = Token("abbr", "abbr", 0, content=label, level=token.level)
+                abbr.meta = {"title": definitions[label][0]}
+                children.append(abbr)
+                at = match.end()
+            if at < len(token.content):
+                children.append(_text_token(token, token.content[at:]))
+        block.children = children
+
+
+def _text_token(like: Token, content: str) -> Token:
+    return Token("text", "", 0, content=content, level=like.level)
 
 
 def _inline_with_own_limit(state: StateCore) -> None:
@@ -108,6 +200,88 @@ def _delimiter_row_columns(line: str) -> int:
     if all(_DELIMITER_CELL.fullmatch(cell.strip()) for cell in cells):
         return len(cells)
     return 0
+
+
+def _row_cells(line: str) -> list[str]:
+    """The cells of a table row as markdown-it splits them: on each ``|`` not escaped by a
+    backslash, without the empty cells the outer pipes make."""
+    row = line.strip()
+    cells = re.split(r"(?<!\\)\|", row)
+    if row.startswith("|"):
+        cells = cells[1:]
+    if row.endswith("|") and not row.endswith("\\|") and cells:
+        cells = cells[:-1]
+    return cells
+
+
+def _closes_row(line: str) -> bool:
+    text = line.strip()
+    return text.endswith("|") and not text.endswith("\\|")
+
+
+#: in a table cell that held several paragraphs (see :func:`join_broken_rows`), where one ended
+PARAGRAPH_MARK = "\u2029"
+#: how many lines after a row's start its closing ``|`` is looked for
+_ROW_LOOKAHEAD = 60
+
+
+def join_broken_rows(lines: list[str]) -> tuple[list[str], list[int], list[int]]:
+    """Table rows whose cells hold several paragraphs, as HTML-to-Markdown converters write
+    them (``| JSA | You get money.``, a blank line, ``You must look for work. |``), joined
+    into one row each, their paragraphs kept apart by :data:`PARAGRAPH_MARK`; markdown-it
+    would end the table at the blank line and publish the rest as paragraphs full of pipes.
+
+    Returns the lines, the original (0-based) line of each, and the lines where a row was
+    joined. A row whose closing ``|`` is not found is left as it is (and reported as stray
+    pipes by the parser)."""
+    out: list[str] = []
+    origin: list[int] = []
+    joined: list[int] = []
+    in_table = False
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        text = line.strip()
+        if not in_table:
+            in_table = ("|" in line and index + 1 < len(lines)
+                        and _delimiter_row_columns(lines[index + 1]) > 0
+                        and not lines[index + 1].startswith((" " * 4, "\t")))
+        elif not text:
+            in_table = False
+        elif text.startswith("|") and not _closes_row(text):
+            end = _row_end(lines, index)
+            if end is not None:
+                paragraphs: list[list[str]] = [[text]]
+                for part in lines[index + 1:end + 1]:
+                    if part.strip():
+                        paragraphs[-1].append(part.strip())
+                    elif paragraphs[-1]:
+                        paragraphs.append([])
+                out.append(PARAGRAPH_MARK.join(" ".join(p) for p in paragraphs if p))
+                origin.append(index)
+                joined.append(index)
+                index = end + 1
+                continue
+        out.append(line)
+        origin.append(index)
+        index += 1
+    return out, origin, joined
+
+
+def _row_end(lines: list[str], start: int) -> int | None:
+    """The line that closes the row begun at ``start``, if a blank line comes first (a row
+    broken by paragraphs) and no other row starts before it."""
+    blank = False
+    for index in range(start + 1, min(len(lines), start + 1 + _ROW_LOOKAHEAD)):
+        text = lines[index].strip()
+        if not text:
+            blank = True
+            continue
+        if text.startswith("|") or _delimiter_row_columns(text):
+            return None
+        if _closes_row(text):
+            return index if blank else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -171,6 +345,11 @@ class BodyParser:
     resolve_service: Callable[[PurePosixPath], str | None]
     max_line_chars: int = DEFAULT_MAX_LINE_CHARS
     max_table_columns: int = DEFAULT_MAX_TABLE_COLUMNS
+    #: ``links:`` of site.yaml (root-relative links), and the site's ``base_url`` with a
+    #: resolver of ``<lang>/<id>`` page paths to service ids, to recognise links to its pages
+    links: LinkSettings | None = None
+    base_url: str = ""
+    resolve_page: Callable[[str], str | None] = lambda page: None
     images: list[str] = field(default_factory=list)
     #: what the parse learnt from outside its text (services resolved, files found), so that a
     #: cached parse is reused only while the content folder still answers the same
@@ -178,13 +357,29 @@ class BodyParser:
     _anchors: set[str] = field(default_factory=set)
     _last_level: int = 1
     _too_deep: bool = False
+    #: the body's lines, and where the search for the next inline's column starts (a line
+    #: index into them and a column): markdown-it maps blocks to lines only
+    _lines: list[str] = field(default_factory=list)
+    #: the original (0-based) body line of each of ``_lines`` (see :func:`join_broken_rows`)
+    _origin: list[int] = field(default_factory=list)
+    _region_end: int = 0
+    _cursor: tuple[int, int] = (0, 0)
 
     def parse(self, body: str) -> tuple[Block, ...]:
         """The body's blocks; ``()`` when it exceeds a resource limit that must be checked
         before markdown-it sees it (a line too long, a table too wide): reported, not parsed."""
         if not self._within_limits(body):
             return ()
-        tokens = _MD.parse(body)
+        self._lines, self._origin, joined = join_broken_rows(body.split("\n"))
+        for line in joined:
+            self.diagnostics.warning(
+                "C220",
+                "a table cell holds several paragraphs (a blank line inside the row): they are "
+                "kept as lines of the one cell",
+                self.span.at(self.span.line + line + 1, 1),
+                "check the table on the page; to silence this, write each row on one line",
+            )
+        tokens = _MD.parse("\n".join(self._lines))
         self._flatten_deep_inlines(tokens)
         tree = SyntaxTreeNode(tokens)
         return self._blocks(tree.children, 0)
@@ -236,7 +431,7 @@ class BodyParser:
                 deepest = max(deepest, depth)
             if deepest > MAX_DEPTH:
                 line = token.map[0] if token.map else 0
-                self._report_depth(self.span.at(self.span.line + line + 1, 1))
+                self._report_depth(self.span.at(self._file_line(line), 1))
                 token.children = [Token("text", "", 0, content=token.content)]
 
     def _report_depth(self, span: SourceSpan) -> None:
@@ -254,11 +449,21 @@ class BodyParser:
 
     def _at(self, node: SyntaxTreeNode) -> SourceSpan:
         line = node.map[0] if node.map else 0
-        return self.span.at(self.span.line + line + 1, 1)
+        return self.span.at(self._file_line(line), 1)
+
+    def _file_line(self, line: int) -> int:
+        """The file line of a (0-based) line of the text markdown-it read."""
+        if 0 <= line < len(self._origin):
+            line = self._origin[line]
+        return self.span.line + line + 1
 
     def _blocks(self, nodes: list[SyntaxTreeNode], depth: int) -> tuple[Block, ...]:
         blocks: list[Block] = []
-        for node in nodes:
+        for index, node in enumerate(nodes):
+            if (node.type == "hr" and index and node.map and node.map[0] > 0
+                    and nodes[index - 1].type in ("bullet_list", "ordered_list")
+                    and self._lines[node.map[0] - 1].strip()):
+                self._underline_in_list(node.map[0], "read as a dividing line after the list")
             block = self._block(node, depth)
             if block is not None:
                 blocks.append(block)
@@ -266,13 +471,19 @@ class BodyParser:
 
     def _block(self, node: SyntaxTreeNode, depth: int) -> Block | None:
         span = self._at(node)
+        if node.map:
+            self._region_end = node.map[1]
+            self._cursor = (node.map[0], 0)
         if depth > MAX_DEPTH:
             self._report_depth(span)
             return None
         kind = node.type
         if kind == "heading":
+            if depth and node.markup in ("=", "-") and node.map:
+                self._underline_in_list(node.map[1] - 1, "read as a heading inside the list item")
             return self._heading(node, span)
         if kind == "paragraph":
+            self._check_paragraph_lines(node, depth)
             return Paragraph(self._inline_of(node, span), span)
         if kind == "bullet_list":
             return BulletList(self._items(node, depth), span)
@@ -293,6 +504,8 @@ class BodyParser:
         if kind == "html_block":
             self._raw_html(span, node.content)
             return None
+        if kind == "abbr_definition":
+            return None  # its uses carry it (see _abbr_replace)
         raise AssertionError(f"unexpected Markdown node {kind}")  # a bug: dialect changed
 
     def _heading(self, node: SyntaxTreeNode, span: SourceSpan) -> Heading:
@@ -338,8 +551,66 @@ class BodyParser:
                 if section.type == "thead":
                     head = cells
                 else:
+                    self._check_row(row, len(head))
                     rows.append(cells)
         return Table(head, tuple(rows), span)
+
+    def _check_row(self, row: SyntaxTreeNode, columns: int) -> None:
+        """markdown-it fills a short row with empty cells and drops a long row's extra cells,
+        silently: the author hears of both."""
+        if not row.map or row.map[0] >= len(self._lines):
+            return
+        written = len(_row_cells(self._lines[row.map[0]]))
+        at = self.span.at(self._file_line(row.map[0]), 1)
+        if written > columns:
+            self.diagnostics.error(
+                "C216",
+                f"the table row has {written} cells, the header {columns}: the cells after "
+                f"the first {columns} would be lost",
+                at,
+                "remove the extra cells, add their columns to the header, or escape a | that "
+                "belongs to the text as \\|",
+            )
+        elif written < columns:
+            self.diagnostics.warning(
+                "C215",
+                f"the table row has {written} of the header's {columns} cells: the rest are "
+                "published empty",
+                at,
+                "add the missing cells (an empty cell is written | |)",
+            )
+
+    def _check_paragraph_lines(self, node: SyntaxTreeNode, depth: int) -> None:
+        """Text markdown-it reads as a paragraph although the author meant something else: a
+        table row outside a table (stray pipes), an underline taken into a list item."""
+        if not node.map:
+            return
+        start, end = node.map
+        for line in range(start, min(end, len(self._lines))):
+            text = self._lines[line].strip().lstrip("> \t").strip()
+            if text.startswith("|") or _closes_row(text):
+                self.diagnostics.error(
+                    "C217",
+                    "a line with table pipes '|' is not part of a table: it would be "
+                    "published as text",
+                    self.span.at(self._file_line(line), self._lines[line].find("|") + 1),
+                    "give the table its header row and a delimiter row (|---|---|) with no "
+                    "blank line in between, keep each row's cells on one line, or escape a "
+                    "| of the text as \\|",
+                )
+                return  # once a paragraph: the first line tells where the table broke
+        last = min(end, len(self._lines)) - 1
+        if depth and end - start > 1 and _UNDERLINE.fullmatch(self._lines[last]):
+            self._underline_in_list(last, "read as text of the list item")
+
+    def _underline_in_list(self, line: int, effect: str) -> None:
+        self.diagnostics.warning(
+            "C218",
+            f"the line {self._lines[line].strip()[:20]!r} would underline a heading, but "
+            f"under a list it is {effect}",
+            self.span.at(self._file_line(line), 1),
+            "leave a blank line after the list and write the heading as ## Heading",
+        )
 
     def _cell(self, node: SyntaxTreeNode, span: SourceSpan) -> TableCell:
         style = str(node.attrs.get("style", ""))
@@ -350,6 +621,27 @@ class BodyParser:
         return TableCell(self._inline_of(node, span), align)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ inlines
+
+    def _place(self, span: SourceSpan, *needles: str, address: bool = True) -> SourceSpan:
+        """The place of an inline in its block: the first of ``needles`` (its address as
+        written, say) found in the block's source lines after the previous inline's place;
+        the block's line, column 1, when none is found (a reference link's address is
+        elsewhere). Searching on from the last find gives each of two links of one line its
+        own column. With ``address``, a needle's opening ``(`` or ``<`` is not part of the
+        place."""
+        line, column = self._cursor
+        while line < min(self._region_end, len(self._lines)):
+            text = self._lines[line]
+            found = [(text.find(n, column), n) for n in needles if n]
+            found = [(at, n) for at, n in found if at >= 0]
+            if found:
+                at, needle = min(found)
+                self._cursor = (line, at + len(needle))
+                bracket = len(needle) - len(needle.lstrip("(<")) if address else 0
+                return span.at(self._file_line(line), at + bracket + 1)
+            line, column = line + 1, 0
+        return span
+
 
     def _inline_of(self, node: SyntaxTreeNode, span: SourceSpan) -> tuple[Inline, ...]:
         inline = [child for child in node.children if child.type == "inline"]
@@ -367,6 +659,23 @@ class BodyParser:
                 out[-1] = Text(out[-1].text + item.text)  # softbreaks split text runs
             else:
                 out.append(item)
+        if any(isinstance(item, Text) and PARAGRAPH_MARK in item.text for item in out):
+            return self._paragraph_breaks(out)
+        return tuple(out)
+
+    @staticmethod
+    def _paragraph_breaks(inlines: list[Inline]) -> tuple[Inline, ...]:
+        """The paragraphs of a joined table cell (see :func:`join_broken_rows`) as lines."""
+        out: list[Inline] = []
+        for item in inlines:
+            if not isinstance(item, Text) or PARAGRAPH_MARK not in item.text:
+                out.append(item)
+                continue
+            for index, part in enumerate(item.text.split(PARAGRAPH_MARK)):
+                if index:
+                    out.append(LineBreak())
+                if part.strip():
+                    out.append(Text(part.strip() if index else part.rstrip()))
         return tuple(out)
 
     def _inline(self, node: SyntaxTreeNode, span: SourceSpan) -> Inline | None:
@@ -387,12 +696,23 @@ class BodyParser:
             return self._link(node, span)
         if kind == "image":
             return self._image(node, span)
+        if kind == "abbr":
+            return Abbreviation(node.content, str(node.meta["title"]))
         if kind == "html_inline":
-            self._raw_html(span, node.content)
+            self._raw_html(self._place(span, node.content, address=False), node.content)
             return None
         raise AssertionError(f"unexpected Markdown inline {kind}")
 
     def _raw_html(self, span: SourceSpan, content: str) -> None:
+        if _COMMENTS.fullmatch(content):
+            # CMS exports keep editors' notes as comments: not content, and never published
+            self.diagnostics.warning(
+                "C219",
+                "an HTML comment (<!-- … -->) is left out of every format",
+                span,
+                "remove the comment, or write the text as Markdown if readers need it",
+            )
+            return
         snippet = content.strip().splitlines()[0][:60] if content.strip() else content
         self.diagnostics.error(
             "C201",
@@ -404,7 +724,9 @@ class BodyParser:
     def _link(self, node: SyntaxTreeNode, span: SourceSpan) -> Inline | None:
         target = str(node.attrs.get("href", ""))
         title = str(node.attrs["title"]) if node.attrs.get("title") else None
-        children = self._inlines(node.children, span)
+        children = self._inlines(node.children, span)  # before the address, as in the text
+        span = self._place(span, f"({target}", f"({unquote(target)}", f"<{target}>", target,
+                           unquote(target))
         if not plain_text(children).strip():
             self.diagnostics.error(
                 "C211", f"the link to {target!r} has no text", span,
@@ -423,9 +745,13 @@ class BodyParser:
                 return Text(plain_text(children))
             kind = {"mailto": "email", "tel": "phone"}.get(scheme, "external")
             return Link(target, children, kind, title=title)  # type: ignore[arg-type]
+        if parts.netloc:  # //host/path: the address of another site, without its scheme
+            return Link(f"https:{target}", children, "external", title=title)
         if not parts.path:
             anchor = unquote(parts.fragment)
             return Link(target, children, "anchor", anchor=anchor, title=title)
+        if parts.path.startswith("/"):
+            return self._root_relative(target, children, title, span)
         resolved = self._inside_content(parts.path, span, "link")
         if resolved is None:
             return Text(plain_text(children))
@@ -453,8 +779,70 @@ class BodyParser:
             target, children, "service", service=service, anchor=fragment or None, title=title
         )
 
+    def _root_relative(self, target: str, children: tuple[Inline, ...], title: str | None,
+                       span: SourceSpan) -> Inline:
+        """A link such as ``/find-a-court``: to the service it names (by its page path or an
+        old address of ``links.old_addresses``), else to the same path under ``links.root``."""
+        links = self.links
+        if links is None:
+            self.diagnostics.error(
+                "C206",
+                f"the link {target!r} is root-relative (it starts with '/'), and site.yaml "
+                "does not say which site such links lead to",
+                span,
+                "add 'links: {root: https://www.your-organisation.example/}' to site.yaml "
+                "(the address of the site these pages come from), or link to a service's .md file",
+            )
+            return Text(plain_text(children))
+        parts = urlsplit(target)
+        lang = self.source.parts[0] if len(self.source.parts) > 1 else ""
+        anchor = unquote(parts.fragment) or None
+        service = links.service_for(unquote(parts.path))
+        if service is not None:
+            page = f"{lang}/{service}"
+            found = self.resolve_page(page)
+            self.observed.append(("page", page, found))
+            if found is None:
+                self.diagnostics.error(
+                    "C207",
+                    f"the link {target!r} is the old address of the service '{service}' "
+                    f"(links.old_addresses in site.yaml), which has no '{lang}' version",
+                    span,
+                    "correct the service id in links.old_addresses, or add the service",
+                )
+                return Text(plain_text(children))
+            return Link(target, children, "service", service=service, anchor=anchor,
+                        title=title)
+        address = links.root + target.removeprefix("/")
+        ours = bool(self.base_url) and address.startswith(self.base_url)
+        # a page path of this site (/en/parking-permit/ under base_url's path) names the
+        # service whichever host the old pages were on: the estate's pages move here
+        prefix = urlsplit(self.base_url).path if self.base_url else "/"
+        path = unquote(parts.path)
+        if path.startswith(prefix):
+            steps = path[len(prefix):].strip("/").split("/")
+            if len(steps) == 2 and steps[1] not in SITE_PAGES:
+                page = "/".join(steps)
+                found = self.resolve_page(page)
+                self.observed.append(("page", page, found))
+                if found is None and not ours:
+                    return Link(address, children, "external", title=title)
+                if found is None:
+                    self.diagnostics.error(
+                        "C207",
+                        f"the link {target!r} leads to the page of a service '{steps[1]}' "
+                        f"in '{steps[0]}', which does not exist",
+                        span,
+                        "check the address, or link to the service's .md file",
+                    )
+                    return Text(plain_text(children))
+                return Link(target, children, "service", service=found, anchor=anchor,
+                            title=title)
+        return Link(address, children, "external", title=title)
+
     def _image(self, node: SyntaxTreeNode, span: SourceSpan) -> Inline | None:
         src = str(node.attrs.get("src", ""))
+        span = self._place(span, f"({src}", f"({unquote(src)}", src, unquote(src))
         alt = plain_text(self._inlines(node.children, span)).strip()
         if not alt:
             self.diagnostics.error(
@@ -495,7 +883,8 @@ class BodyParser:
         if path.startswith("/"):
             self.diagnostics.error(
                 "C206", f"the {what} path {path!r} is absolute", span,
-                "write the path relative to this file",
+                "save the file in the content folder and write its path relative to this file "
+                "(for example ../images/map.png)",
             )
             return None
         parts: list[str] = []

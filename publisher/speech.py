@@ -30,6 +30,7 @@ from publisher.model import (
     CodeBlock,
     Document,
     Heading,
+    Inline,
     Note,
     OrderedList,
     Paragraph,
@@ -37,6 +38,7 @@ from publisher.model import (
     Table,
     ThematicBreak,
     day_runs,
+    expanded_text,
     plain_text,
 )
 from publisher.translation import outdated_notice
@@ -403,6 +405,8 @@ class _Script:
         self.numbers_in_words = NUMBERS_IN_WORDS.get(locale.code.split("-")[0].lower())
         self.sentences: list[Sentence] = []
         self.group = 0
+        #: abbreviations already spelt out: each is spelt out where a listener first hears it
+        self.abbreviations_seen: set[str] = set()
 
     def new_group(self) -> None:
         if self.sentences and self.sentences[-1].group == self.group:
@@ -451,6 +455,10 @@ class _Script:
         """A postal address inside a sentence of the other direction keeps its own."""
         return f"{FSI}{text}{PDI}" if self.rtl and text else text
 
+    def words(self, inlines: tuple[Inline, ...]) -> str:
+        """What is said of an inline run: its text, abbreviations spelt out where first met."""
+        return expanded_text(inlines, self.abbreviations_seen)
+
     def build(self) -> list[Sentence]:
         record = self.doc.record
         notice = outdated_notice(self.doc, self.locale)
@@ -480,7 +488,7 @@ class _Script:
             self.new_group()
         elif isinstance(block, Paragraph):
             self.new_group()
-            self.paragraph(plain_text(block.children), "text", block.span)
+            self.paragraph(self.words(block.children), "text", block.span)
         elif isinstance(block, BulletList | OrderedList):
             self.list(block)
         elif isinstance(block, Table):
@@ -518,7 +526,7 @@ class _Script:
                 )
             for child in item.blocks:
                 if isinstance(child, Paragraph):
-                    self.paragraph(plain_text(child.children), "item", child.span, prefix)
+                    self.paragraph(self.words(child.children), "item", child.span, prefix)
                     prefix = ""
                 else:
                     self.block(child)
@@ -528,7 +536,7 @@ class _Script:
         with their column header ("First car: 20 euros"; with more columns, "First car,
         price per year: 20 euros; deadline: …")."""
         _ = self._
-        headers = [plain_text(cell.children).strip() for cell in block.head]
+        headers = [self.words(cell.children).strip() for cell in block.head]
         count = len(block.rows)
         self.new_group()
         columns = str(babel_lists.format_list([h for h in headers if h], locale=self.locale.babel))
@@ -537,7 +545,7 @@ class _Script:
         self.say(phrase.format(n=count, columns=columns), "announce", block.span)
         for row in block.rows:
             self.new_group()
-            cells = [plain_text(cell.children).strip() for cell in row]
+            cells = [self.words(cell.children).strip() for cell in row]
             key = cells[0] if cells else ""
             rest = [
                 (headers[index] if index < len(headers) else "", value)
@@ -600,7 +608,12 @@ class _Script:
             _("Processing time: {time}").format(time=record.processing_time), "fact", span
         )
 
-        if record.fees:
+        if not record.fees:
+            # said either way: a listener must not take silence for "free"
+            self.new_group()
+            value = _("Free") if record.cost == "free" else _("Not stated (see the text)")
+            self.say(_("{label}: {value}").format(label=_("Cost"), value=value), "fact", span)
+        else:
             self.new_group()
             self.say(_("Fees:"), "announce", span)
             for fee in record.fees:

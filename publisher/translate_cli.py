@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from publisher.diagnostics import Diagnostics
 
@@ -106,7 +107,7 @@ def _check_lang(site: Any, lang: str, console: Console) -> bool:
     if lang in site.config.language_codes and lang != site.config.default_language:
         return True
     others = [c for c in site.config.language_codes if c != site.config.default_language]
-    console.print(f"[red]'{lang}' is not a translation language of this site[/red] "
+    console.print(f"[red]'{escape(lang)}' is not a translation language of this site[/red] "
                   f"(these are: {', '.join(others)})", soft_wrap=True)
     return False
 
@@ -140,7 +141,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
         return EXIT_CONTENT
     unknown = [s for s in args.services if s not in site.service_ids()]
     if unknown:
-        console.print(f"[red]unknown services[/red]: {', '.join(unknown)}", soft_wrap=True)
+        console.print(f"[red]unknown services[/red]: {escape(', '.join(unknown))}", soft_wrap=True)
         return EXIT_CONTENT
     result = export(site, args.content, args.lang, args.services or None)
     out: Path = args.out or Path(f"translate-{args.lang}.po")
@@ -149,8 +150,8 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     for item in result.services:
         console.print(f"  {item.service}: {item.segments} segments ({item.mode})",
                       markup=False, highlight=False)
-    console.print(f"[green]wrote[/green] {out}: {total} segments of {len(result.services)} "
-                  "services to translate", soft_wrap=True)
+    console.print(f"[green]wrote[/green] {escape(str(out))}: {total} segments of "
+                  f"{len(result.services)} services to translate", soft_wrap=True)
     return EXIT_OK
 
 

@@ -70,6 +70,9 @@ def _content(value: object) -> object:
 def source_revision(doc: Document) -> str:
     """The fingerprint (64 hex digits) of everything a translation of ``doc`` must say."""
     record = doc.record.model_dump(mode="json", exclude=_NOT_CONTENT)
+    if record.get("free_of_charge") is None:
+        # a field added later (issue 24) and not set: the revisions recorded before stay true
+        record.pop("free_of_charge", None)
     payload = json.dumps({"record": record, "body": _content(doc.blocks)}, sort_keys=True,
                          ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

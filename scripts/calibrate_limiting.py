@@ -79,12 +79,12 @@ def main() -> int:
         sentences = script(doc, ctx.locale, site.config.organisation_name(doc.lang))
         with tempfile.TemporaryDirectory() as tmp:
             synthesised = WRITER._synthesise(doc, sentences, options, ctx, Path(tmp))
-        if synthesised is None:
-            print(f"{doc.id} ({doc.lang}): not synthesised", file=sys.stderr)
-            continue
-        pieces, voice = synthesised
-        gain, slope = solve(Mastering(WRITER._join(sentences, pieces)[0], SAMPLE_RATE),
-                            target, ceiling)
+            if synthesised is None:
+                print(f"{doc.id} ({doc.lang}): not synthesised", file=sys.stderr)
+                continue
+            pieces, voice = synthesised
+            speech = WRITER._join(sentences, pieces, Path(tmp) / "joined.pcm")[0]
+            gain, slope = solve(Mastering(speech, SAMPLE_RATE), target, ceiling)
         found[voice].append((gain, slope))
         print(f"{voice:8s} {doc.id} ({doc.lang}): {gain:.2f} dB, {slope:.3f} LU/dB", flush=True)
     print("\nvoice     notices  limiting_gain_db (sd, range)       limiting_slope (sd)")

@@ -114,11 +114,11 @@ def test_body_problems_point_at_their_line(content: Path, tmp_path: Path,
     capsys.readouterr()
     assert build_cli(content, tmp_path / "out") == EXIT_CONTENT
     err = capsys.readouterr().err
-    assert "en/sample.md:18:1: error[C201]: raw HTML is not allowed" in err
+    assert "en/sample.md:18:11: error[C201]: raw HTML is not allowed" in err
     assert "en/sample.md:20:1: error[C202]: heading level skipped" in err
-    assert "en/sample.md:22:1: error[C204]" in err
-    assert "en/sample.md:22:1: error[C209]: links with 'javascript:' are not allowed" in err
-    assert "en/sample.md:22:1: error[C206]" in err and "outside the content folder" in err
+    assert "en/sample.md:22:5: error[C204]" in err
+    assert "en/sample.md:22:30: error[C209]: links with 'javascript:' are not allowed" in err
+    assert "en/sample.md:22:60: error[C206]" in err and "outside the content folder" in err
     assert not (tmp_path / "out").exists()
 
 

@@ -167,24 +167,24 @@ CATALOGUE: dict[str, tuple[Damage, str, str, str, str]] = {
     ),
     "image-missing": (
         lambda c: body(c, "## Map\n\n![The town centre](../images/map.png)\n"),
-        "en/sample.md:18:1", "C205", "the image file '../images/map.png' does not exist",
+        "en/sample.md:18:20", "C205", "the image file '../images/map.png' does not exist",
         "add images/map.png",
     ),
     "image-outside-content": (
         lambda c: body(c, "## Map\n\n![Secrets](../../../etc/passwd)\n"),
-        "en/sample.md:18:1", "C206", "leads outside the content folder",
+        "en/sample.md:18:12", "C206", "leads outside the content folder",
         "only files inside the content folder",
     ),
     "image-absolute-path": (
         lambda c: body(c, "## Map\n\n![Secrets](/etc/passwd)\n"),
-        "en/sample.md:18:1", "C206", "is absolute", "relative to this file",
+        "en/sample.md:18:12", "C206", "is absolute", "relative to this file",
     ),
     "image-symlink-outside": (
         lambda c: [
             link(c / "images/map.png", outside_file(c, "secret.png", PNG)),
             body(c, "## Map\n\n![The town centre](../images/map.png)\n"),
         ],
-        "en/sample.md:18:1", "C206", "symbolic link to outside the content folder",
+        "en/sample.md:18:20", "C206", "symbolic link to outside the content folder",
         "copy the file into the content folder",
     ),
     "service-file-symlink-outside": (
@@ -195,15 +195,15 @@ CATALOGUE: dict[str, tuple[Damage, str, str, str, str]] = {
     ),
     "image-data-url": (
         lambda c: body(c, "## Map\n\n![A dot](data:image/png;base64,iVBORw0KGgo=)\n"),
-        "en/sample.md:18:1", "C209", "not data: addresses", "save the image under content/images/",
+        "en/sample.md:18:10", "C209", "not data: addresses", "save the image under content/images/",
     ),
     "link-data-url": (
         lambda c: body(c, "## Go\n\n[Click](data:text/html,<script>alert(1)</script>)\n"),
-        "en/sample.md:18:1", "C209", "links with 'data:' are not allowed", "use an https://",
+        "en/sample.md:18:9", "C209", "links with 'data:' are not allowed", "use an https://",
     ),
     "link-vbscript-mixed-case": (
         lambda c: body(c, "## Go\n\n[Click](VbScript:msgbox)\n"),
-        "en/sample.md:18:1", "C209", "links with 'vbscript:' are not allowed", "use an https://",
+        "en/sample.md:18:9", "C209", "links with 'vbscript:' are not allowed", "use an https://",
     ),
     "link-missing-anchor": (
         lambda c: body(c, "## Fees\n\nSee [the steps](#steps).\n"),
@@ -220,11 +220,11 @@ CATALOGUE: dict[str, tuple[Damage, str, str, str, str]] = {
     ),
     "link-to-a-file-that-is-not-a-service": (
         lambda c: body(c, "## Config\n\nSee [the settings](../site.yaml).\n"),
-        "en/sample.md:18:1", "C210", "does not point to a service description", ".md file",
+        "en/sample.md:18:20", "C210", "does not point to a service description", ".md file",
     ),
     "link-without-text": (
         lambda c: body(c, "## Go\n\n[](https://example.org/)\n"),
-        "en/sample.md:18:1", "C211", "has no text", "write the words",
+        "en/sample.md:18:4", "C211", "has no text", "write the words",
     ),
     "heading-level-1-in-body": (
         lambda c: body(c, "# Again the title\n"),
@@ -232,7 +232,7 @@ CATALOGUE: dict[str, tuple[Damage, str, str, str, str]] = {
     ),
     "raw-html-inline-in-heading": (
         lambda c: body(c, "## Hello <img src=x onerror=alert(1)>\n"),
-        "en/sample.md:16:1", "C201", "raw HTML is not allowed", "write it in Markdown",
+        "en/sample.md:16:10", "C201", "raw HTML is not allowed", "write it in Markdown",
     ),
     "nesting-too-deep": (
         lambda c: body(c, "## Steps\n\n" + "".join("  " * i + f"- step {i}\n" for i in range(25))),
@@ -290,8 +290,10 @@ def test_every_problem_of_a_hostile_run_is_reported_together(
     err = capsys.readouterr().err
     for case in cases:
         assert f"error[{CATALOGUE[case][2]}]" in err, case
-    for code in ("C209", "C208", "C204", "C205"):
-        assert any(names(line, "fr/sample.md:18:1") and f"error[{code}]" in line
+    text = "[x](data:,x) [y](#nowhere) ![](missing.png)"
+    for code, column in (("C209", text.index("data:") + 1), ("C208", 1),
+                         ("C204", text.index("missing") + 1), ("C205", text.index("missing") + 1)):
+        assert any(names(line, f"fr/sample.md:18:{column}:") and f"error[{code}]" in line
                    for line in err.splitlines()), code
     assert tree_digest(published) == before
 

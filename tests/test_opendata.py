@@ -272,7 +272,9 @@ def test_the_csv_has_a_row_per_service_and_language(
         doc = site.documents[(row["service_id"], row["language"])]
         assert row["title"] == doc.record.title
         assert row["last_reviewed"] == doc.record.last_reviewed.isoformat()
+        # the example content says "free_of_charge: true" for each service without fees
         assert row["free_of_charge"] == ("false" if doc.record.fees else "true")
+        assert doc.record.cost == ("fees" if doc.record.fees else "free")
         assert row["page_url"] == f"{site.config.base_url}{doc.lang}/{doc.id}/"
 
 

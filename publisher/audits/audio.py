@@ -30,9 +30,8 @@ from publisher.writers.audio import (
     AudioOptions,
     Cue,
     Sound,
-    decode,
     expected_duration,
-    measure,
+    measure_file,
     parse_vtt,
 )
 
@@ -147,7 +146,7 @@ class AudioAudit(Audit):
         sound = self._proven(item)
         if sound is None:
             try:
-                sound = measure(*decode(item.path))
+                sound = measure_file(item.path)
             except ValueError as exc:
                 report.add("audio.decodes", False, f"The file does not decode as audio: {exc}.",
                            SOUND, "critical")
@@ -203,7 +202,7 @@ class AudioAudit(Audit):
         """The figures the audio writer measured of this notice when it proved it, if the file
         holds exactly the bytes it made (by SHA-256); None otherwise, and the file is decoded.
 
-        The writer decodes the MP3 it made and measures it with :func:`measure` — the same
+        The writer decodes the MP3 it made and measures it with :func:`measure_file` — the same
         decoder and the same meters as below, on the same bytes, so the same figures (a test
         keeps it so). Doing it again would cost ~0.8 s of CPU a notice for nothing; a file
         changed after the build (or from elsewhere) does not match and is measured here."""

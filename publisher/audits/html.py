@@ -200,6 +200,20 @@ if (doc.scrollWidth > width && document.body) {
       if (offenders.length >= 5) break;
     }
   }
+  // A word too long for its line (an email or web address) sticks out of a box that fits:
+  // name the element whose text it is.
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let node = walker.nextNode(); node && offenders.length < 5; node = walker.nextNode()) {
+    if (!node.textContent.trim() || !node.parentElement) continue;
+    range.selectNodeContents(node);
+    const box = range.getBoundingClientRect();
+    const left = box.left + scrollX;
+    if (box.width > 0 && (rtl ? left < -1 : left + box.width > width + 1)) {
+      const el = node.parentElement;
+      if (!offenders.some((outer) => outer.contains(el))) offenders.push(el);
+    }
+  }
 }
 return {scrollWidth: doc.scrollWidth, clientWidth: width, offenders: offenders.map(cssPath)};
 """

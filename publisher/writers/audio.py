@@ -30,7 +30,7 @@ import sys
 import tempfile
 import wave
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -180,33 +180,64 @@ def _block_edges(length: int, rate: int) -> tuple[npt.NDArray[np.int64], npt.NDA
     return edges, where.reshape(2, -1)
 
 
-def _stretch_energies(samples: Samples, rate: int, edges: npt.NDArray[np.int64],
-                      keep: Samples | None = None) -> Signal:
-    """The sum of the squared K-weighted signal between each bound and the next (a notice has
-    thousands of overlapping blocks: the signal is squared and summed once, each block then
-    adds up its few stretches). Filtered ``WEIGHTING_CHUNK`` samples at a time, each chunk
-    ending on a bound, so that no stretch straddles two chunks; ``keep``, when given, receives
-    the K-weighted signal (in its own dtype)."""
-    from scipy import signal  # SciPy is imported when audio is made, not at start-up
-    sos = _k_weighting(rate)
-    state = np.zeros((len(sos), 2))
-    length = len(samples)
-    sums = np.zeros(len(edges))
-    inside = np.flatnonzero(edges < length)  # a bound may be the length: its stretch is empty
-    starts = edges[inside]
-    cursor, first = 0, 0
-    while cursor < length:
-        # the chunk ends on the first bound past a whole chunk (or at the end)
-        stop = int(np.searchsorted(starts, cursor + WEIGHTING_CHUNK))
-        end = int(starts[stop]) if stop < len(starts) else length
-        weighted, state = signal.sosfilt(sos, samples[cursor:end], zi=state)
-        if keep is not None:
-            keep[cursor:end] = weighted
-        np.square(weighted, out=weighted)
-        if stop > first:
-            sums[inside[first:stop]] = np.add.reduceat(weighted, starts[first:stop] - cursor)
-        cursor, first = end, stop
-    return sums
+class _LoudnessMeter:
+    """Integrated loudness of a signal of known length fed a stretch at a time, in any sizes:
+    the sum of the squared K-weighted signal between each gating block's bound and the next
+    (a notice has thousands of overlapping blocks: the signal is squared and summed once, each
+    block then adds up its few stretches). It is filtered ``WEIGHTING_CHUNK`` samples at a time,
+    each chunk ending on a bound, so that no stretch straddles two chunks, and the filter's
+    state carried from one to the next: where the stretches fed begin and end changes nothing
+    (the writer feeds what it masters, the audit what it decodes, and they must agree to the
+    last bit), and memory stays that of a chunk whatever the length."""
+
+    def __init__(self, length: int, rate: int) -> None:
+        self.rate = rate
+        # shorter than one gating block: measured with silence after it, as pyloudnorm does
+        block = int(GATE_BLOCK * rate)
+        self.length = length if length >= block else block + 1
+        self.edges, self.where = _block_edges(self.length, rate)
+        self.sums = np.zeros(len(self.edges))
+        self.inside = np.flatnonzero(self.edges < self.length)  # a bound may be the length
+        self.starts = self.edges[self.inside]
+        self.state = np.zeros((len(_k_weighting(rate)), 2))
+        self.cursor = self.first = 0
+        self.pending: list[Samples] = []  # fed from ``cursor`` on, not yet filtered
+        self.held = 0
+
+    def feed(self, samples: Samples) -> None:
+        if len(samples):
+            self.pending.append(samples)
+            self.held += len(samples)
+        self._filter()
+
+    def _filter(self) -> None:
+        from scipy import signal  # SciPy is imported when audio is made, not at start-up
+        sos = _k_weighting(self.rate)
+        while self.cursor < self.length:
+            # the chunk ends on the first bound past a whole chunk (or at the end)
+            stop = int(np.searchsorted(self.starts, self.cursor + WEIGHTING_CHUNK))
+            end = int(self.starts[stop]) if stop < len(self.starts) else self.length
+            if self.held < end - self.cursor:
+                return
+            joined = (self.pending[0] if len(self.pending) == 1
+                      else np.concatenate(self.pending))
+            chunk, rest = joined[: end - self.cursor], joined[end - self.cursor:]
+            self.pending, self.held = ([rest] if len(rest) else []), len(rest)
+            weighted, self.state = signal.sosfilt(sos, chunk, zi=self.state)
+            np.square(weighted, out=weighted)
+            if stop > self.first:
+                self.sums[self.inside[self.first:stop]] = np.add.reduceat(
+                    weighted, self.starts[self.first:stop] - self.cursor)
+            self.cursor, self.first = end, stop
+
+    def loudness(self) -> float:
+        """Once every sample was fed: the integrated loudness, in LUFS (-inf for silence)."""
+        missing = self.length - self.cursor - self.held
+        if missing > 0:  # the silence after a signal shorter than one block
+            self.feed(np.zeros(missing))
+        if len(self.edges) == 0:
+            return _gated_loudness(np.zeros(0))
+        return _gated_loudness(_energies(self.sums, self.where, self.rate))
 
 
 def _energies(sums: Signal, where: npt.NDArray[np.intp], rate: int) -> Signal:
@@ -234,12 +265,9 @@ def _gated_loudness(energies: Signal) -> float:
 def integrated_loudness(samples: Samples, rate: int) -> float:
     """Integrated loudness in LUFS (ITU-R BS.1770-4, gated; the same figures as pyloudnorm's
     meter, computed without its per-block loop); -inf for silence."""
-    if len(samples) < int(GATE_BLOCK * rate):  # shorter than one gating block
-        samples = np.concatenate([samples, np.zeros(int(GATE_BLOCK * rate) - len(samples) + 1)])
-    edges, where = _block_edges(len(samples), rate)
-    if len(edges) == 0:
-        return _gated_loudness(np.zeros(0))
-    return _gated_loudness(_energies(_stretch_energies(samples, rate, edges), where, rate))
+    meter = _LoudnessMeter(len(samples), rate)
+    meter.feed(samples)
+    return meter.loudness()
 
 
 @functools.cache
@@ -362,24 +390,74 @@ def _chunk_peaks(padded: Samples, blocks: npt.NDArray[np.intp]) -> Signal:
     return np.asarray(largest[wanted].reshape(len(blocks), PEAK_BLOCK), dtype=np.float64)
 
 
+class _PeakMeter:
+    """True peak in dBTP (BS.1770-4 annex 2) of a signal of known length fed a stretch at a
+    time: the peak of the signal oversampled four times, which catches the inter-sample peaks
+    a decoder or DAC will produce. Exact: the instants are taken ``PEAK_CHUNK_BLOCKS`` blocks
+    at a time (the same groups however the signal is fed, so that the writer and the audit
+    agree); in each, the loudest blocks by their bound are computed first when many could
+    beat the peak so far, then every other block whose bound exceeds it, and no block left out
+    can hold a larger value. (Computing every group's blocks loudest bound first, to stop
+    early, was tried: on speech the bounds are too close to one another for it to stop much
+    sooner, and the sorting cost more than it saved.)"""
+
+    def __init__(self, length: int) -> None:
+        #: blocks of instants, as :func:`_padded` counts them
+        self.count = -(-(length + PEAK_SPAN) // PEAK_BLOCK)
+        self.total = (self.count + 3) * PEAK_BLOCK  # the padded signal's length
+        self.done = 0  # blocks of instants measured
+        self.pending: list[Samples] = []  # the padded signal from block ``done`` on
+        self.held = 0
+        self.dtype: Any = None  # the samples' own (float32 decoded, float64 computed)
+        self.peak = 0.0
+
+    def feed(self, samples: Samples) -> None:
+        if self.dtype is None:  # the PEAK_SPAN zeros before, in the samples' own dtype
+            self.dtype = samples.dtype
+            self.pending.append(np.zeros(PEAK_SPAN, dtype=samples.dtype))
+            self.held = PEAK_SPAN
+        if len(samples):
+            self.pending.append(samples)
+            self.held += len(samples)
+        while self.count - self.done >= PEAK_CHUNK_BLOCKS and (
+                self.held >= (PEAK_CHUNK_BLOCKS + 3) * PEAK_BLOCK):
+            self._measure(PEAK_CHUNK_BLOCKS)
+
+    def _measure(self, blocks: int) -> None:
+        joined = self.pending[0] if len(self.pending) == 1 else np.concatenate(self.pending)
+        window = joined[: (blocks + 3) * PEAK_BLOCK]  # the blocks and the next three
+        bounds = _block_bounds(window, blocks)
+        candidates = np.flatnonzero(bounds > self.peak)
+        if len(candidates) > 256:
+            loudest = np.sort(candidates[np.argpartition(-bounds[candidates], 255)[:256]])
+            self.peak = max(self.peak, float(np.max(_block_peaks(window, loudest))))
+            candidates = np.flatnonzero(bounds > self.peak)  # the loudest again among them
+        if len(candidates):
+            self.peak = max(self.peak, float(np.max(_block_peaks(window, candidates))))
+        rest = joined[blocks * PEAK_BLOCK:]
+        self.pending, self.held = ([rest] if len(rest) else []), len(rest)
+        self.done += blocks
+
+    def true_peak(self) -> float:
+        """Once every sample was fed: the true peak, in dBTP (-inf for silence)."""
+        if self.dtype is None:
+            self.feed(np.zeros(0))
+        missing = self.total - self.done * PEAK_BLOCK - self.held
+        if missing > 0:  # zeros to whole blocks and two more blocks, as _padded has
+            self.pending.append(np.zeros(missing, dtype=self.dtype))
+            self.held += missing
+        while self.done < self.count:
+            self._measure(min(PEAK_CHUNK_BLOCKS, self.count - self.done))
+        return float(20 * np.log10(self.peak)) if self.peak > 0 else float("-inf")
+
+
 def true_peak(samples: Samples, rate: int) -> float:
-    """True peak in dBTP (BS.1770-4 annex 2): the peak of the signal oversampled four times,
-    which catches the inter-sample peaks a decoder or DAC will produce. Exact: the loudest
-    blocks by their bound are computed first; every other block whose bound exceeds the peak
-    they reach is computed too, and no block left out can hold a larger value. (Computing them
-    loudest bound first, to stop early, was tried: on speech the bounds are too close to one
-    another for it to stop much sooner, and the sorting cost more than it saved.)"""
+    """True peak in dBTP (see :class:`_PeakMeter`)."""
     if len(samples) == 0:
         return float("-inf")
-    padded, count = _padded(samples)
-    bounds = _block_bounds(padded, count)
-    first = min(256, count)
-    loudest = np.sort(np.argpartition(-bounds, first - 1)[:first])
-    peak = float(np.max(_block_peaks(padded, loudest)))
-    rest = np.flatnonzero(bounds > peak)  # the loudest again among them: cheaper than sifting
-    if len(rest):
-        peak = max(peak, float(np.max(_block_peaks(padded, rest))))
-    return float(20 * np.log10(peak)) if peak > 0 else float("-inf")
+    meter = _PeakMeter(len(samples))
+    meter.feed(samples)
+    return meter.true_peak()
 
 
 def loud_peaks(samples: Samples, threshold: float) -> tuple[npt.NDArray[np.intp], Signal]:
@@ -432,6 +510,52 @@ def decoder_version() -> str:
         return "soundfile missing"
 
 
+#: frames decoded at a time
+DECODE_BLOCK = 1 << 16
+
+
+def _decoded(path: Path) -> tuple[int, int, Iterator[Samples]]:
+    """An audio file's length in frames (as its header says), its rate, and its mono float32
+    samples a block at a time (see :func:`decode`). Raises ValueError when it cannot be read
+    as audio.
+
+    The blocks are read by libsndfile's own ``sf_readf_float``: python-soundfile's ``read``
+    seeks to where it stands after every read, and a seek resets libmpg123's bit reservoir, so
+    that MP3 read in blocks through it came out a hair different with each block size and
+    libmpg123 printed "part2_3_length … too large" on the terminal at every block. Read
+    straight, the samples are the same whatever the size of the blocks."""
+    import soundfile  # imported when audio is decoded, not at start-up
+
+    try:
+        handle = soundfile.SoundFile(path)
+    except RuntimeError as exc:  # soundfile.LibsndfileError, with libsndfile's message
+        raise ValueError(_sndfile_message(exc, path)) from exc
+
+    def blocks() -> Iterator[Samples]:
+        with handle:
+            channels = handle.channels
+            while True:
+                buffer = np.empty((DECODE_BLOCK, channels), dtype=np.float32)
+                count = int(soundfile._snd.sf_readf_float(
+                    handle._file, soundfile._ffi.cast("float *", buffer.ctypes.data),
+                    DECODE_BLOCK))
+                if soundfile._snd.sf_error(handle._file):
+                    message = soundfile._ffi.string(soundfile._snd.sf_strerror(handle._file))
+                    raise ValueError(message.decode("utf-8", "replace"))
+                if count <= 0:
+                    return
+                samples = buffer[:count]
+                if channels == 1:
+                    yield samples[:, 0]
+                    continue
+                # summed and scaled by 1/sqrt(channels), as ffmpeg mixes stereo down: a voice
+                # in the centre keeps the loudness BS.1770 gives it over all the channels
+                mixed = samples.sum(axis=1, dtype=np.float32)
+                yield np.multiply(mixed, np.float32(1 / math.sqrt(channels)), out=mixed)
+
+    return int(handle.frames), int(handle.samplerate), blocks()
+
+
 def decode(path: Path) -> tuple[Samples, int]:
     """An audio file (MP3, WAV, FLAC, Ogg) decoded to mono float32 samples at its own rate.
     Raises ValueError when it cannot be read as audio.
@@ -442,42 +566,56 @@ def decode(path: Path) -> tuple[Samples, int]:
     process with its temporary WAV cost twice the CPU time (its start alone links ~150 shared
     libraries), and the writer decodes every notice it makes. Float, so that what a decoder
     yields above full scale is kept for the peak meter; float32 as decoded, so that a notice
-    of minutes costs 4 bytes a sample (the meters compute in float64 a stretch at a time)."""
-    import soundfile  # imported when audio is decoded, not at start-up
-
-    try:
-        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except RuntimeError as exc:  # soundfile.LibsndfileError, with libsndfile's message
-        raise ValueError(_sndfile_message(exc, path)) from exc
-    channels = samples.shape[1]
-    if channels == 1:
-        return samples[:, 0], int(rate)
-    # summed and scaled by 1/sqrt(channels), as ffmpeg mixes stereo down: a voice in the centre
-    # keeps the loudness BS.1770 gives it over all the channels (the sum of their powers)
-    mixed = samples.sum(axis=1, dtype=np.float32)
-    return np.multiply(mixed, np.float32(1 / math.sqrt(channels)), out=mixed), int(rate)
+    of minutes costs 4 bytes a sample. :func:`measure_file` measures a file without holding
+    it whole, from the very same samples."""
+    _length, rate, blocks = _decoded(path)
+    parts = list(blocks)
+    return (np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)), rate
 
 
 SILENCE_DBFS = -50.0  # a 50 ms frame quieter than this is silence
 
 
+class _SilenceMeter:
+    """The longest run of silent 50 ms frames of a signal fed a stretch at a time."""
+
+    def __init__(self, length: int, rate: int) -> None:
+        self.rate, self.length = rate, length
+        self.frame = max(1, rate // 20)
+        self.count = length // self.frame
+        self.silent: list[npt.NDArray[np.bool_]] = []  # a byte a frame
+        self.done = 0
+        self.pending: Samples | None = None
+
+    def feed(self, samples: Samples) -> None:
+        joined = samples if self.pending is None else np.concatenate([self.pending, samples])
+        whole = min(len(joined) // self.frame, self.count - self.done)
+        frames = joined[: whole * self.frame].reshape(whole, self.frame)
+        rms = np.sqrt(np.mean(frames**2, axis=1))
+        self.silent.append(rms < 10 ** (SILENCE_DBFS / 20))
+        self.done += whole
+        self.pending = joined[whole * self.frame:] if self.done < self.count else None
+
+    def longest(self) -> tuple[float, float]:
+        """Once every sample was fed: (start, length) of the longest silence, in seconds."""
+        if self.count == 0:
+            return 0.0, self.length / self.rate
+        silent = np.concatenate(self.silent)
+        # runs of silent frames: where silence starts and ends (the first longest run wins)
+        edges = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        if len(starts) == 0:
+            return 0.0, 0.0
+        longest = int(np.argmax(ends - starts))
+        best_start, best_length = int(starts[longest]), int(ends[longest] - starts[longest])
+        return best_start * self.frame / self.rate, best_length * self.frame / self.rate
+
+
 def longest_silence(samples: Samples, rate: int) -> tuple[float, float]:
     """The longest run of silent 50 ms frames: (start, length) in seconds."""
-    frame = max(1, rate // 20)
-    count = len(samples) // frame
-    if count == 0:
-        return 0.0, len(samples) / rate
-    frames = samples[: count * frame].reshape(count, frame)
-    rms = np.sqrt(np.mean(frames**2, axis=1))
-    silent = rms < 10 ** (SILENCE_DBFS / 20)
-    # runs of silent frames: where silence starts and ends (the first longest run wins)
-    edges = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    if len(starts) == 0:
-        return 0.0, 0.0
-    longest = int(np.argmax(ends - starts))
-    best_start, best_length = int(starts[longest]), int(ends[longest] - starts[longest])
-    return best_start * frame / rate, best_length * frame / rate
+    meter = _SilenceMeter(len(samples), rate)
+    meter.feed(samples)
+    return meter.longest()
 
 
 @dataclass(frozen=True)
@@ -513,12 +651,45 @@ class Sound:
             return None
 
 
+def _measured(length: int, rate: int, stretches: Iterable[Samples]) -> Sound:
+    """The figures of a signal of ``length`` samples given a stretch at a time: each meter
+    keeps a stretch, not the signal, so a notice of any length is measured in bounded memory,
+    and gives the same figures however the signal is cut."""
+    silence, loudness = _SilenceMeter(length, rate), _LoudnessMeter(length, rate)
+    peak = _PeakMeter(length)
+    audible, fed = False, 0
+    for samples in stretches:
+        fed += len(samples)
+        if fed > length:
+            raise ValueError(f"the audio holds more samples than the {length} it declares")
+        audible = audible or bool(np.any(np.abs(samples) > 10 ** (SILENCE_DBFS / 20)))
+        silence.feed(samples)
+        loudness.feed(samples)
+        peak.feed(samples)
+    if fed != length:
+        raise ValueError(f"the audio holds {fed} samples, not the {length} it declares")
+    start, longest = silence.longest()
+    return Sound(rate, length / rate if rate else 0.0, audible, loudness.loudness(),
+                 peak.true_peak() if length else float("-inf"), start, longest)
+
+
 def measure(samples: Samples, rate: int) -> Sound:
     """A decoded notice's figures (see :class:`Sound`)."""
-    start, length = longest_silence(samples, rate)
-    return Sound(rate, len(samples) / rate if rate else 0.0,
-                 bool(np.any(np.abs(samples) > 10 ** (SILENCE_DBFS / 20))),
-                 integrated_loudness(samples, rate), true_peak(samples, rate), start, length)
+    return _measured(len(samples), rate, [samples])
+
+
+def measure_file(path: Path) -> Sound:
+    """The figures of an audio file, decoded a block at a time (the samples of
+    :func:`decode`, never all at once): what the writer proves a notice by and the audit
+    judges it by. Raises ValueError when it cannot be read as audio."""
+    length, rate, blocks = _decoded(path)
+    try:
+        return _measured(length, rate, blocks)
+    except ValueError:
+        # a file whose header miscounts its frames (libsndfile reads MP3 lengths from the
+        # LAME header): counted by decoding it, then measured
+        counted = sum(len(block) for block in _decoded(path)[2])
+        return _measured(counted, rate, _decoded(path)[2])
 
 
 # ---------------------------------------------------------------- WebVTT
@@ -796,6 +967,41 @@ def _bounded_slope(slope: float) -> float:
     return min(1.0, max(0.1, slope))
 
 
+class Speech:
+    """The joined speech of a notice, which the mastering reads a stretch at a time: in memory
+    (``samples``) or on disk as 16-bit mono PCM (``pcm``, ``length`` samples), so that a
+    notice of any length never has the whole of itself in memory."""
+
+    def __init__(self, samples: Samples | None = None, pcm: Path | None = None,
+                 length: int = 0) -> None:
+        self.samples, self.pcm = samples, pcm
+        self.length = len(samples) if samples is not None else length
+
+    def read(self, start: int, stop: int) -> Samples:
+        if self.samples is not None:
+            return self.samples[start:stop]
+        assert self.pcm is not None
+        frames = np.fromfile(self.pcm, dtype="<i2", count=stop - start, offset=2 * start)
+        # float32: 4 bytes a sample, and exact for 16-bit samples (a power-of-two scale)
+        return frames.astype(np.float32) * np.float32(1 / 32768)
+
+    def stretches(self) -> Iterator[tuple[int, int]]:
+        """The bounds of the stretches the mastering works on, in order."""
+        for start in range(0, self.length, MASTERING_CHUNK):
+            yield start, min(self.length, start + MASTERING_CHUNK)
+
+
+#: samples mastered at a time (12 s at 22.05 kHz): a stretch's arrays, not the notice's, are
+#: what a long notice costs in memory (a 38-minute notice mastered and measured peaked at
+#: 158 MiB with stretches of 24 s, 139 MiB with these, 133 MiB with 6 s: most of it is
+#: NumPy and SciPy themselves)
+MASTERING_CHUNK = 1 << 18
+#: samples read on either side of a stretch: further than the limiter's look (the hold and the
+#: smoothing, 165 samples at 22.05 kHz) plus the oversampled peak's window (a few blocks), so
+#: that the gain inside the stretch is the one the whole signal would give
+MASTERING_MARGIN = 4096
+
+
 class Mastering:
     """Loudness and true-peak mastering of one joined notice: one gain to the target
     integrated loudness and one pass of a look-ahead limiter under the ceiling, applied once to
@@ -807,21 +1013,67 @@ class Mastering:
     from the K-weighted speech plus the weighted change the limiter makes, the filter being
     linear, was tried: the limiter touches a quarter of the samples of speech and its change
     rings on for 100 ms after each stretch, so the filtering spared was less than the
-    indexing it cost.)"""
+    indexing it cost.)
 
-    def __init__(self, samples: Samples, rate: int) -> None:
-        self.samples = samples
+    Each round works ``MASTERING_CHUNK`` samples at a time (with ``MASTERING_MARGIN`` read on
+    either side, so the limiter sees what it would in the whole), measures what it makes as
+    it goes and hands it on (to memory, or to a PCM file for the encoder): one notice of
+    38 minutes held whole took 1.7 GB. The loud samples' peaks, kept from one round to the
+    next, go to ``spill`` (a folder) when given, since for loud speech they are as large as
+    the notice."""
+
+    def __init__(self, samples: Samples | Speech, rate: int, spill: Path | None = None) -> None:
+        self.speech = samples if isinstance(samples, Speech) else Speech(samples)
         self.rate = rate
-        self.loudness = integrated_loudness(samples, rate)
-        self._loud: tuple[npt.NDArray[np.intp], Signal] | None = None
+        self.spill = spill
+        meter = _LoudnessMeter(self.speech.length, rate)
+        for start, stop in self.speech.stretches():
+            meter.feed(self.speech.read(start, stop))
+        self.loudness = meter.loudness()
+        #: each stretch's loud samples (indices in its read) and their peaks, or their file
+        self._loud: dict[int, tuple[npt.NDArray[np.intp], Signal] | Path] = {}
         self._floor = float("inf")  # the peaks are known wherever they reach this level
+        self._generation = 0
 
-    def _peaks_over(self, level: float) -> tuple[npt.NDArray[np.intp], Signal]:
-        if self._loud is None or level < self._floor:
+    def _peaks_over(self, stretch: int, samples: Samples,
+                    level: float) -> tuple[npt.NDArray[np.intp], Signal]:
+        if level < self._floor:
             # some room below, so that the next rounds (a little more gain) reuse them
             self._floor = level * 10 ** (-PEAK_ROOM_DB / 20)
-            self._loud = loud_peaks(self.samples, self._floor)
-        return self._loud
+            self._loud.clear()
+            self._generation += 1
+        kept = self._loud.get(stretch)
+        if isinstance(kept, Path):
+            with np.load(kept) as saved:
+                return saved["index"], saved["peaks"]
+        if kept is not None:
+            return kept
+        found = loud_peaks(samples, self._floor)
+        if self.spill is None:
+            self._loud[stretch] = found
+        else:
+            path = self.spill / f"peaks-{self._generation}-{stretch}.npz"
+            np.savez(path, index=found[0], peaks=found[1])
+            self._loud[stretch] = path
+        return found
+
+    def _rounds(self, target_lufs: float, limiting_gain_db: float, slope: float,
+                limited: Any) -> None:
+        """The rounds: ``limited(gain_db)`` gives a round's loudness; the first aims
+        ``limiting_gain_db`` over the unlimited gain and expects ``slope`` LU a dB after it."""
+        gain_db = target_lufs - self.loudness + limiting_gain_db
+        slope = _bounded_slope(slope)  # a calibration's too: a zero would divide by it
+        # limiting takes more off the louder the gain: each next gain is aimed along the slope
+        # of the last two rounds (the secant), which a round or two makes exact enough
+        tried: tuple[float, float] | None = None
+        for _round in range(5):
+            loudness = limited(gain_db)
+            if not np.isfinite(loudness) or abs(loudness - target_lufs) < 0.1 or _round == 4:
+                return
+            if tried is not None and gain_db != tried[0]:
+                slope = _bounded_slope((loudness - tried[1]) / (gain_db - tried[0]))
+            tried = (gain_db, loudness)
+            gain_db += (target_lufs - loudness) / slope
 
     def __call__(self, target_lufs: float, ceiling_dbtp: float,
                  limiting_gain_db: float = LIMITING_GAIN_DB,
@@ -829,38 +1081,70 @@ class Mastering:
         """The notice at ``target_lufs`` under ``ceiling_dbtp``; the first round aims
         ``limiting_gain_db`` over the unlimited gain and expects ``slope`` LU a dB after it
         (the voice's calibration: only the number of rounds depends on them)."""
+        whole = self.speech.read(0, self.speech.length)
         if not np.isfinite(self.loudness):
-            return self.samples.copy()
-        gain_db = target_lufs - self.loudness + limiting_gain_db
-        slope = _bounded_slope(slope)  # a calibration's too: a zero would divide by it
-        # limiting takes more off the louder the gain: each next gain is aimed along the slope
-        # of the last two rounds (the secant), which a round or two makes exact enough
-        tried: tuple[float, float] | None = None
-        out = self.samples
-        for _round in range(5):
-            out, loudness = self.limited(gain_db, ceiling_dbtp)
-            if not np.isfinite(loudness) or abs(loudness - target_lufs) < 0.1 or _round == 4:
-                break
-            out = self.samples  # the round's array goes before the next round makes its own
-            if tried is not None and gain_db != tried[0]:
-                slope = _bounded_slope((loudness - tried[1]) / (gain_db - tried[0]))
-            tried = (gain_db, loudness)
-            gain_db += (target_lufs - loudness) / slope
-        return out
+            return whole.copy()
+        out: list[Samples] = [whole]
+
+        def limited(gain_db: float) -> float:
+            out[0] = whole  # the round's array goes before the next round makes its own
+            out[0], loudness = self.limited(gain_db, ceiling_dbtp)
+            return loudness
+
+        self._rounds(target_lufs, limiting_gain_db, slope, limited)
+        return out[0]
+
+    def master_to(self, pcm: Path, target_lufs: float, ceiling_dbtp: float,
+                  limiting_gain_db: float = LIMITING_GAIN_DB,
+                  slope: float = LIMITING_SLOPE) -> None:
+        """The same as calling it, written to ``pcm`` as 16-bit mono PCM (what the encoder
+        reads) a stretch at a time: each round rewrites the file, the last one stays."""
+        def limited(gain_db: float) -> float:
+            with pcm.open("wb") as handle:
+                return self._limited(gain_db, ceiling_dbtp,
+                                     lambda samples: handle.write(pcm_bytes(samples)))
+
+        if not np.isfinite(self.loudness):  # silence: written as it is
+            with pcm.open("wb") as handle:
+                for start, stop in self.speech.stretches():
+                    handle.write(pcm_bytes(self.speech.read(start, stop)))
+            return
+        self._rounds(target_lufs, limiting_gain_db, slope, limited)
 
     def limited(self, gain_db: float, ceiling_dbtp: float) -> tuple[Samples, float]:
         """One round: the notice with this gain, limited under the ceiling, and its loudness."""
+        parts: list[Samples] = []
+        loudness = self._limited(gain_db, ceiling_dbtp, parts.append)
+        return (np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)), loudness
+
+    def _limited(self, gain_db: float, ceiling_dbtp: float, sink: Any) -> float:
+        """One round, a stretch at a time: each mastered stretch goes to ``sink``, in order;
+        returns the loudness of them all."""
         ceiling = 10 ** (ceiling_dbtp / 20)
         gain = 10 ** (gain_db / 20)
-        index, peaks = self._peaks_over(ceiling / gain)
-        over = peaks > ceiling / gain
-        where, gains = _limiter_gain(ceiling / (gain * peaks[over]), index[over],
-                                     len(self.samples), self.rate)
-        del over
-        # float32, as the samples: the mastered notice is rounded to 16 bits anyway
-        out = np.multiply(self.samples, gain, dtype=np.float32)
-        out[where] *= gains
-        return out, integrated_loudness(out, self.rate)
+        length = self.speech.length
+        meter = _LoudnessMeter(length, self.rate)
+        for stretch, (start, stop) in enumerate(self.speech.stretches()):
+            low = max(0, start - MASTERING_MARGIN)
+            samples = self.speech.read(low, min(length, stop + MASTERING_MARGIN))
+            index, peaks = self._peaks_over(stretch, samples, ceiling / gain)
+            over = peaks > ceiling / gain
+            where, gains = _limiter_gain(ceiling / (gain * peaks[over]), index[over],
+                                         len(samples), self.rate)
+            del over
+            # float32, as the samples: the mastered notice is rounded to 16 bits anyway
+            out = np.multiply(samples[start - low: stop - low], gain, dtype=np.float32)
+            inside = (where >= start - low) & (where < stop - low)
+            out[where[inside] - (start - low)] *= gains[inside]
+            meter.feed(out)
+            sink(out)
+        return meter.loudness()
+
+
+def pcm_bytes(samples: Samples) -> bytes:
+    """Samples (full scale ±1) as 16-bit little-endian PCM, rounded to the nearest step."""
+    scaled = np.multiply(samples, 32767, dtype=np.float32)  # in place from here on
+    return np.clip(np.rint(scaled, out=scaled), -32768, 32767, out=scaled).astype("<i2").tobytes()
 
 
 def first_aims(options: AudioOptions) -> tuple[float, float]:
@@ -1031,9 +1315,10 @@ class AudioWriter(Writer):
             if synthesised is None:
                 return None
             pieces, voice = synthesised
-            samples, cues = self._join(sentences, pieces)
-            del pieces  # joined: a notice of minutes is tens of MB
-            mastering = Mastering(samples, SAMPLE_RATE)
+            # joined on disk and mastered, encoded and measured a stretch at a time: memory
+            # stays that of a stretch, whatever the length of the notice
+            speech, cues = self._join(sentences, pieces, folder / "joined.pcm")
+            mastering = Mastering(speech, SAMPLE_RATE, spill=folder)
             calibration = _calibration(ctx.formats_dir / "audio" / "voices.yaml").get(voice, {})
             limiting = (calibration.get("limiting_gain_db", LIMITING_GAIN_DB),
                         calibration.get("limiting_slope", LIMITING_SLOPE))
@@ -1043,12 +1328,13 @@ class AudioWriter(Writer):
             # the peak the decoded MP3 may reach: a little under the ceiling, for rounding
             allowed_peak = options.true_peak_dbtp - 0.1
             for _attempt in range(4):
-                mp3 = self._encode(doc, mastering(target, ceiling, *limiting), options, ctx, folder)
+                mastering.master_to(folder / "mastered.pcm", target, ceiling, *limiting)
+                mp3 = self._encode(doc, folder / "mastered.pcm", options, ctx, folder)
                 if mp3 is None:
                     return None
                 # figures are measured on what a listener gets: the MP3 decoded back, as the
                 # audio audit decodes a file (the audit takes these figures for the same bytes)
-                sound = measure(*decode(folder / "encoded.mp3"))
+                sound = measure_file(folder / "encoded.mp3")
                 loudness, peak = sound.loudness, sound.peak
                 loud_ok = not np.isfinite(loudness) or abs(loudness - options.loudness_lufs) < 0.25
                 if loud_ok and peak <= allowed_peak:
@@ -1079,9 +1365,10 @@ class AudioWriter(Writer):
         options: AudioOptions,
         ctx: RenderContext,
         folder: Path,
-    ) -> tuple[list[Samples], str] | None:
-        """The pieces, one per sentence, and the espeak-ng voice that spoke them (its
-        identifier, as voices.yaml names it); None when they could not be made (reported)."""
+    ) -> tuple[list[Path], str] | None:
+        """The pieces, one WAV file per sentence in ``folder``, and the espeak-ng voice that
+        spoke them (its identifier, as voices.yaml names it); None when they could not be made
+        (reported)."""
         voice = options.voice_for(doc.lang)
         job = {
             "voice": voice,
@@ -1122,7 +1409,7 @@ class AudioWriter(Writer):
                 "'espeak-ng --voices' lists",
             )
             return None
-        pieces: list[Samples] = []
+        pieces: list[Path] = []
         failed = False
         for index, sentence in enumerate(sentences):
             path = folder / f"piece-{index:04d}.wav"
@@ -1132,7 +1419,6 @@ class AudioWriter(Writer):
                 with wave.open(str(path), "rb") as handle:
                     if handle.getframerate() != SAMPLE_RATE:
                         problem = f"unexpected sample rate {handle.getframerate()} Hz"
-                    frames = handle.readframes(handle.getnframes())
             if problem is not None:
                 failed = True
                 attempts = (result["pieces"][index]["attempts"]
@@ -1147,52 +1433,52 @@ class AudioWriter(Writer):
                     "sentence",
                 ))
                 continue
-            # float32: 4 bytes a sample, and exact for 16-bit samples (a power-of-two scale)
-            pieces.append(np.frombuffer(frames, dtype="<i2").astype(np.float32)
-                          * np.float32(1 / 32768))
+            pieces.append(path)
         return None if failed else (pieces, str(result["voice"]))
 
     @staticmethod
-    def _join(sentences: list[Sentence], pieces: list[Samples]) -> tuple[Samples, list[Cue]]:
-        """One signal with a pause before each piece (chosen from the script's structure,
-        never espeak-ng's own trailing silence), and a cue per piece from its real length."""
-        parts: list[Samples] = []
+    def _join(sentences: list[Sentence], pieces: list[Path],
+              pcm: Path) -> tuple[Speech, list[Cue]]:
+        """One signal, written to ``pcm`` (16-bit mono PCM) a piece at a time, with a pause
+        before each piece (chosen from the script's structure, never espeak-ng's own trailing
+        silence), and a cue per piece from its real length."""
         cues: list[Cue] = []
         position = 0
         previous: Sentence | None = None
-        for sentence, piece in zip(sentences, pieces, strict=True):
-            sound = np.flatnonzero(np.abs(piece) > 1 / 32768)
-            trimmed = piece[sound[0]: sound[-1] + 1] if len(sound) else piece
-            gap = round(pause_before(previous, sentence) * SAMPLE_RATE)
-            parts.append(np.zeros(gap, dtype=np.float32))
-            position += gap
-            cues.append(Cue(position / SAMPLE_RATE, (position + len(trimmed)) / SAMPLE_RATE,
-                            sentence.text))
-            parts.append(trimmed)
-            position += len(trimmed)
-            previous = sentence
-        parts.append(np.zeros(round(TAIL * SAMPLE_RATE), dtype=np.float32))
-        return np.concatenate(parts), cues
+        with pcm.open("wb") as out:
+            for sentence, path in zip(sentences, pieces, strict=True):
+                with wave.open(str(path), "rb") as handle:
+                    piece = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
+                # the sound is what lies above one step of 16 bits
+                sound = np.flatnonzero(np.abs(piece.astype(np.int32)) > 1)
+                trimmed = piece[sound[0]: sound[-1] + 1] if len(sound) else piece
+                gap = round(pause_before(previous, sentence) * SAMPLE_RATE)
+                out.write(bytes(2 * gap))
+                position += gap
+                cues.append(Cue(position / SAMPLE_RATE,
+                                (position + len(trimmed)) / SAMPLE_RATE, sentence.text))
+                out.write(trimmed.astype("<i2").tobytes())
+                position += len(trimmed)
+                previous = sentence
+            tail = round(TAIL * SAMPLE_RATE)
+            out.write(bytes(2 * tail))
+        return Speech(pcm=pcm, length=position + tail), cues
 
     @staticmethod
     def _encode(
-        doc: Document, samples: Samples, options: AudioOptions, ctx: RenderContext, folder: Path
+        doc: Document, pcm: Path, options: AudioOptions, ctx: RenderContext, folder: Path
     ) -> bytes | None:
-        scaled = np.multiply(samples, 32767, dtype=np.float32)  # in place from here on
-        pcm = np.clip(np.rint(scaled, out=scaled), -32768, 32767, out=scaled).astype("<i2")
-        del scaled
-        # the samples go through a pipe; the MP3 goes to a file, which ffmpeg seeks back in
-        # to write the LAME header (its length and encoder delay, for gapless decoding)
+        # the MP3 goes to a file, which ffmpeg seeks back in to write the LAME header (its
+        # length and encoder delay, for gapless decoding)
         out = folder / "encoded.mp3"
         command = encoder_command(
             doc, options, ctx.config.organisation_name(doc.lang),
-            ["-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0"], out,
+            ["-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", str(pcm)], out,
         )
         if shutil.which("ffmpeg") is None:
             process = None
         else:
-            process = subprocess.run(command, input=pcm.tobytes(), capture_output=True,
-                                     check=False)
+            process = subprocess.run(command, capture_output=True, check=False)
         if process is None or process.returncode != 0 or not out.is_file():
             detail = process.stderr.decode("utf-8", "replace").strip() if process else ""
             ctx.diagnostics.error(

@@ -9,12 +9,13 @@ author writes reaches the output as markup.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
 from publisher.i18n import N_, Locale
 from publisher.model import (
+    Abbreviation,
     Block,
     BulletList,
     Code,
@@ -33,6 +34,7 @@ from publisher.model import (
     Table,
     Text,
     ThematicBreak,
+    plain_text,
 )
 
 NOTE_LABELS = {"note": N_("Note"), "warning": N_("Warning"), "tip": N_("Tip")}
@@ -48,16 +50,40 @@ class Links:
     external_marker: bool = True  # say "(external site)" to screen readers
 
 
-def render_blocks(blocks: tuple[Block, ...], links: Links) -> Markup:
-    return Markup("\n").join(_block(block, links) for block in blocks)
+@dataclass
+class _TableNames:
+    """Each table wrapper of a page is a region, and regions need names of their own
+    (axe's landmark-unique): the heading above it, numbered when one heading has several."""
+
+    heading: str = ""
+    used: set[str] = field(default_factory=set)
+
+    def name(self, locale: Locale) -> str:
+        table = locale.gettext("Table")
+        number = 1
+        while True:
+            label = table if number == 1 else f"{table} {number}"
+            name = (locale.gettext("{label}: {value}").format(label=label, value=self.heading)
+                    if self.heading else label)
+            if name not in self.used:
+                self.used.add(name)
+                return name
+            number += 1
+
+
+def render_blocks(blocks: tuple[Block, ...], links: Links,
+                  names: _TableNames | None = None) -> Markup:
+    names = names if names is not None else _TableNames()
+    return Markup("\n").join(_block(block, links, names) for block in blocks)
 
 
 def render_inlines(inlines: tuple[Inline, ...], links: Links) -> Markup:
     return Markup("").join(_inline(node, links) for node in inlines)
 
 
-def _block(block: Block, links: Links) -> Markup:
+def _block(block: Block, links: Links, names: _TableNames) -> Markup:
     if isinstance(block, Heading):
+        names.heading = " ".join(plain_text(block.children).split())
         return Markup('<h{0} id="{1}">{2}</h{0}>').format(
             block.level, block.anchor, render_inlines(block.children, links)
         )
@@ -65,21 +91,23 @@ def _block(block: Block, links: Links) -> Markup:
         return Markup("<p>{}</p>").format(render_inlines(block.children, links))
     if isinstance(block, BulletList | OrderedList):
         items = Markup("").join(
-            Markup("<li>{}</li>").format(_item(item.blocks, links)) for item in block.items
+            Markup("<li>{}</li>").format(_item(item.blocks, links, names))
+            for item in block.items
         )
         if isinstance(block, BulletList):
             return Markup("<ul>{}</ul>").format(items)
         start = Markup(' start="{}"').format(block.start) if block.start != 1 else Markup("")
         return Markup("<ol{}>{}</ol>").format(start, items)
     if isinstance(block, Table):
-        return _table(block, links)
+        return _table(block, links, names.name(links.locale))
     if isinstance(block, Note):
         label = links.locale.gettext(NOTE_LABELS[block.kind])
         return Markup(
             '<aside class="note note-{0}" aria-label="{1}"><p class="note-label">{1}</p>{2}</aside>'
-        ).format(block.kind, label, render_blocks(block.blocks, links))
+        ).format(block.kind, label, render_blocks(block.blocks, links, names))
     if isinstance(block, Quote):
-        return Markup("<blockquote>{}</blockquote>").format(render_blocks(block.blocks, links))
+        return Markup("<blockquote>{}</blockquote>").format(
+            render_blocks(block.blocks, links, names))
     if isinstance(block, CodeBlock):
         return Markup("<pre><code>{}</code></pre>").format(block.text)
     if isinstance(block, ThematicBreak):
@@ -87,14 +115,14 @@ def _block(block: Block, links: Links) -> Markup:
     raise AssertionError(f"unknown block {block!r}")
 
 
-def _item(blocks: tuple[Block, ...], links: Links) -> Markup:
+def _item(blocks: tuple[Block, ...], links: Links, names: _TableNames) -> Markup:
     # a tight list item is one paragraph: render its text without <p> for compact lists
     if len(blocks) == 1 and isinstance(blocks[0], Paragraph):
         return render_inlines(blocks[0].children, links)
-    return render_blocks(blocks, links)
+    return render_blocks(blocks, links, names)
 
 
-def _table(table: Table, links: Links) -> Markup:
+def _table(table: Table, links: Links, name: str) -> Markup:
     def cell(tag: str, children: tuple[Inline, ...], align: str | None, scope: str = "") -> Markup:
         attrs = Markup("")
         if scope:
@@ -111,7 +139,7 @@ def _table(table: Table, links: Links) -> Markup:
     return Markup(
         '<div class="table-wrap" role="region" tabindex="0" aria-label="{}">'
         "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table></div>"
-    ).format(links.locale.gettext("Table"), head, rows)
+    ).format(name, head, rows)
 
 
 def _inline(node: Inline, links: Links) -> Markup:
@@ -125,6 +153,8 @@ def _inline(node: Inline, links: Links) -> Markup:
         return Markup("<code>{}</code>").format(node.text)
     if isinstance(node, LineBreak):
         return Markup("<br>")
+    if isinstance(node, Abbreviation):
+        return Markup('<abbr title="{}">{}</abbr>').format(node.title, node.text)
     if isinstance(node, Image):
         title = Markup(' title="{}"').format(node.title) if node.title else Markup("")
         return Markup('<img src="{}" alt="{}"{}>').format(

@@ -38,6 +38,7 @@ from pydantic import Field
 
 from publisher.diagnostics import Diagnostics, SourceSpan
 from publisher.model import (
+    Abbreviation,
     Block,
     BulletList,
     Code,
@@ -60,6 +61,7 @@ from publisher.model import (
     Text,
     ThematicBreak,
     day_runs,
+    expanded_text,
 )
 from publisher.translation import outdated_notice
 from publisher.writers import N_, Artifact, Options, RenderContext, Writer, artifact_path
@@ -404,6 +406,7 @@ class Layout:
     width: int
     divider: str
     groups: list[Group] = field(default_factory=list)
+    abbreviations_seen: set[str] = field(default_factory=set)
 
     def _(self, message: str) -> str:
         return self.ctx._(message)
@@ -455,8 +458,10 @@ class Layout:
             for fee in record.fees:
                 money = self.ctx.locale.money(fee.amount, fee.currency)
                 self.text(self.labelled(fee.label, money), span, 0, 2)
-        else:
+        elif record.cost == "free":
             self.text(self._("Free"), span, 0, 2)
+        else:
+            self.text(self._("Not stated (see the text)"), span, 0, 2)
         self.heading(self._("Processing time"), span, 3)
         self.text(record.processing_time, span, 0, 2)
         if record.opening_hours:
@@ -600,6 +605,9 @@ class Layout:
                 parts.append(" ")
             elif isinstance(node, Image):
                 parts.append(node.alt)
+            elif isinstance(node, Abbreviation):
+                # spelt out where first met: a braille reader has no title to look up
+                parts.append(expanded_text((node,), self.abbreviations_seen))
             elif isinstance(node, Emphasis | Strong):
                 # Emphasis indicators are left out: liblouis marks them well only in UEB, and
                 # garbles words in the French and Arabic tables.

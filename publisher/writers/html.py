@@ -458,7 +458,7 @@ def government_service(doc: Document, config: SiteConfig, site: Site) -> dict[st
             }
             for fee in record.fees
         ]
-    else:
+    elif record.cost == "free":
         data["isAccessibleForFree"] = True
     if record.opening_hours:
         data["hoursAvailable"] = [

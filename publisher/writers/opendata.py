@@ -586,7 +586,9 @@ def _csv_rows(service: str, versions: Mapping[str, Document], config: SiteConfig
             first("email", "email"),
             text_cell(LIST_SEPARATOR.join(f"{fee.label}: {fee.amount:.2f} {fee.currency}"
                                           for fee in record.fees)),
-            "false" if record.fees else "true",
+            # empty when the record says neither: not stated is not free
+            {"fees": "false", "free": "true"}.get(
+                record.cost, "false" if record.free_of_charge is False else ""),
             text_cell(record.processing_time),
             text_cell(record.owner),
             record.contact.phone or "",

@@ -186,7 +186,8 @@ def essentials(doc: Document, ctx: RenderContext) -> tuple[Section, ...]:
     sections = [Section("pdf-how-to-apply", ctx._("How to apply"), tuple(apply))]
     sections.append(Section("pdf-cost", ctx._("Cost"), tuple(
         Fact(fee.label, ctx.locale.money(fee.amount, fee.currency)) for fee in record.fees
-    ) or (Fact("", ctx._("Free")),), table=bool(record.fees)))
+    ) or (Fact("", ctx._("Free") if record.cost == "free"
+                else ctx._("Not stated (see the text)")),), table=bool(record.fees)))
     sections.append(Section("pdf-processing-time", ctx._("Processing time"),
                             (Fact("", record.processing_time),)))
     if record.opening_hours:
