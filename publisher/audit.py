@@ -3,7 +3,7 @@
 In: files on disk (a build's staging folder, or whatever an auditor points ``publish audit``
 at), with what is known of each (artifact, source document). Out: findings, sorted, plus
 diagnostics for audits that could not run. The gate compares failed findings' impacts with the
-``--fail-on`` level.
+``--fail-on`` level of their rulebook (WCAG, advice, house rule).
 """
 
 from __future__ import annotations
@@ -22,13 +22,16 @@ from pathlib import Path
 
 from publisher.audits import (
     IMPACTS,
+    RULEBOOKS,
     AuditContext,
     AuditInput,
     Finding,
+    Rulebook,
     is_not_checked,
     registry,
 )
 from publisher.cache import Store, code_version, digest
+from publisher.config import SiteConfig
 from publisher.diagnostics import Diagnostics, display_path
 from publisher.model import Document
 from publisher.writers import Artifact, StoredBytes
@@ -292,13 +295,58 @@ def _sibling_bytes(item: AuditInput) -> bytes:
     return b"".join(p.name.encode() + p.read_bytes() for p in siblings if p.is_file())
 
 
-def gate(findings: Iterable[Finding], fail_on: str) -> list[Finding]:
-    """The failed findings at or above the ``fail_on`` impact ('none' lets everything pass)."""
-    if fail_on == "none":
-        return []
-    worst = IMPACTS.index(fail_on)
+#: the gate for material that is not ours (``publish audit`` without ``--content``): our house
+#: rules are what we demand of our own pages, not a reason to fail someone else's
+OUTSIDE_FAIL_ON: dict[Rulebook, str] = {"wcag": "serious", "advice": "serious", "house": "none"}
+
+
+def parse_fail_on(spec: str) -> dict[Rulebook, str]:
+    """``--fail-on``: a level for every rulebook (``serious``), levels per rulebook
+    (``wcag=serious,house=none``), or both (``minor,advice=none``); a ValueError says what is
+    wrong."""
+    levels: dict[Rulebook, str] = {}
+    for part in (p.strip() for p in spec.split(",")):
+        book, _, level = part.rpartition("=")
+        if level not in FAIL_ON_LEVELS:
+            raise ValueError(f"unknown level {level!r} in {spec!r}: use one of "
+                             f"{', '.join(FAIL_ON_LEVELS)}")
+        if not book:
+            levels.update(dict.fromkeys(RULEBOOKS, level))
+            continue
+        for name in RULEBOOKS:
+            if book == name:
+                levels[name] = level
+                break
+        else:
+            raise ValueError(f"unknown rulebook {book!r} in {spec!r}: use one of "
+                             f"{', '.join(RULEBOOKS)}")
+    return levels
+
+
+def fail_on_levels(spec: str | None, config: SiteConfig | None) -> dict[Rulebook, str]:
+    """The gate's level per rulebook: the site's ``fail_on`` (``OUTSIDE_FAIL_ON`` without a
+    site), with what ``--fail-on`` (``spec``) says on top."""
+    site = config.fail_on.levels() if config else OUTSIDE_FAIL_ON
+    levels: dict[Rulebook, str] = {book: site[book] for book in RULEBOOKS}
+    levels.update(parse_fail_on(spec) if spec else {})
+    return levels
+
+
+def describe_fail_on(levels: Mapping[Rulebook, str]) -> str:
+    """The levels as ``--fail-on`` takes them, for messages."""
+    if len(set(levels.values())) == 1:
+        return next(iter(levels.values()))
+    return ",".join(f"{book}={levels[book]}" for book in RULEBOOKS)
+
+
+def gate(findings: Iterable[Finding], fail_on: str | Mapping[Rulebook, str]) -> list[Finding]:
+    """The failed findings at or above the level of their rulebook ('none' lets everything of
+    that rulebook pass); ``fail_on`` is one level for all, or a level per rulebook."""
+    levels = parse_fail_on(fail_on) if isinstance(fail_on, str) else fail_on
     return [
         f
         for f in findings
-        if f.outcome == "failed" and IMPACTS.index(f.impact or "minor") <= worst
+        if f.outcome == "failed"
+        and levels.get(f.rulebook or "wcag", "none") != "none"
+        and IMPACTS.index(f.impact or "minor") <= IMPACTS.index(levels[f.rulebook or "wcag"])
     ]

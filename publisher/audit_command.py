@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publisher.audit import gate, inputs_for_paths, run_audits
+from publisher.audit import describe_fail_on, fail_on_levels, gate, inputs_for_paths, run_audits
 from publisher.audits import AuditContext, AuditInput, Finding
 from publisher.build import build_time, site_contexts
 from publisher.config import AccessibilityContact, Language, SiteConfig
@@ -27,7 +27,7 @@ class AuditOptions:
     paths: list[Path]
     report_dir: Path
     content_dir: Path | None = None
-    fail_on: str = "serious"
+    fail_on: str | None = None  # see publisher.audit.parse_fail_on; None: the site's, if any
 
 
 @dataclass
@@ -35,6 +35,7 @@ class AuditOutcome:
     diagnostics: Diagnostics
     findings: list[Finding] = field(default_factory=list)
     gate_failures: list[Finding] = field(default_factory=list)
+    fail_on: str = ""  # the gate's levels, as --fail-on takes them
 
 
 def _outside_material_site() -> Site:
@@ -105,5 +106,7 @@ def audit_paths(options: AuditOptions) -> AuditOutcome:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(artifact.data)
     outcome.findings = findings
-    outcome.gate_failures = gate(findings, options.fail_on)
+    levels = fail_on_levels(options.fail_on, site.config if site else None)
+    outcome.fail_on = describe_fail_on(levels)
+    outcome.gate_failures = gate(findings, levels)
     return outcome

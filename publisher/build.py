@@ -104,7 +104,8 @@ class BuildOptions:
     config_path: Path | None = None
     formats: Sequence[str] | None = None  # None: every enabled format
     audit: bool = True
-    fail_on: str = "serious"  # critical|serious|moderate|minor|none
+    #: the audit gate (see publisher.audit.parse_fail_on); None: the site's ``fail_on``
+    fail_on: str | None = None
     formats_dir: Path | None = None  # templates and stylesheets; None: the built-in ones
     jobs: int = 0  # worker processes; 0: one per core, 1: everything in this process
     scheduler: str | None = None  # a Dask scheduler address, e.g. tcp://127.0.0.1:8786
@@ -715,7 +716,7 @@ def audit_and_report(
     """Audit what was written to ``staging``, then write the reports and statements (which are
     pages too, so they are audited in turn and the report is written again with their results).
     Returns the report artifacts and how many of their files were written, not linked."""
-    from publisher.audit import gate, inputs_for_build, run_audits
+    from publisher.audit import fail_on_levels, gate, inputs_for_build, run_audits
     from publisher.audits import AuditContext, AuditInput
     from publisher.audits.markup import AUDIT as MARKUP_AUDIT
     from publisher.reports import render_reports
@@ -746,7 +747,7 @@ def audit_and_report(
         reports = render_reports(site, contexts, [*artifacts, *reports], findings,
                                  options.audit, store)
         written = write_tree(staging, reports, previous)
-        result.gate_failures = gate(findings, options.fail_on)
+        result.gate_failures = gate(findings, fail_on_levels(options.fail_on, site.config))
     result.findings = findings
     result.audited = options.audit
     return reports, written

@@ -29,8 +29,8 @@ from rich.progress import (
 )
 
 from publisher import __version__
-from publisher.audit import FAIL_ON_LEVELS
-from publisher.audits import Finding
+from publisher.audit import FAIL_ON_LEVELS, parse_fail_on
+from publisher.audits import RULEBOOKS, Finding
 from publisher.build import BuildOptions, BuildResult, build
 from publisher.build import Progress as BuildProgress
 from publisher.diagnostics import Diagnostics, Severity
@@ -165,9 +165,8 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     if result.gate_failures:
         console.print(
             f"[red]the accessibility gate failed[/red]: {len(result.gate_failures)} findings at "
-            f"'{args.fail_on}' or worse. The new build is kept in "
-            f"{escape(str(result.kept_dir))}/ for "
-            "inspection.",
+            f"'{args.fail_on or 'the site’s fail_on level'}' or worse. The new build is kept in "
+            f"{escape(str(result.kept_dir))}/ for inspection.",
             soft_wrap=True,
         )
         return EXIT_AUDIT
@@ -176,6 +175,23 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     if result.failed_tasks or any(d.code.startswith("B0") for d in result.diagnostics.errors):
         return EXIT_RENDER
     return EXIT_CONTENT
+
+
+def fail_on_spec(value: str) -> str:
+    """``--fail-on``, checked as argparse reads it."""
+    try:
+        parse_fail_on(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+    return value
+
+
+FAIL_ON_METAVAR = "[BOOK=]LEVEL,..."
+FAIL_ON_HELP = (
+    f"the audit gate: a level ({'|'.join(FAIL_ON_LEVELS)}) for every rulebook, or per rulebook "
+    f"({'|'.join(RULEBOOKS)}), e.g. 'wcag=serious,advice=none'; a failed finding of that "
+    "rulebook with this impact or worse fails it (default: the site's fail_on, serious for each)"
+)
 
 
 def cmd_serve(args: argparse.Namespace, console: Console) -> int:
@@ -283,7 +299,7 @@ def cmd_audit(args: argparse.Namespace, console: Console) -> int:
     print_findings(console, outcome.findings)
     audit_summary(console, outcome.findings, args.report)
     if outcome.gate_failures:
-        console.print(f"[red]{len(outcome.gate_failures)} findings at '{args.fail_on}' or "
+        console.print(f"[red]{len(outcome.gate_failures)} findings at '{outcome.fail_on}' or "
                       "worse[/red]")
         return EXIT_AUDIT
     return EXIT_OK
@@ -323,9 +339,9 @@ def parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--formats-dir", type=Path, default=None, metavar="DIR",
                            help="your own copy of the formats folder (templates, stylesheets) "
                            "to brand the outputs; the audit holds it to the same checks")
-    build_cmd.add_argument("--fail-on", choices=FAIL_ON_LEVELS, default="serious",
-                           help="do not publish when an audit finding has this impact or worse "
-                           "(default: serious); 'none' publishes whatever the audit finds")
+    build_cmd.add_argument("--fail-on", type=fail_on_spec, default=None, metavar=FAIL_ON_METAVAR,
+                           help="do not publish when the gate fails: " + FAIL_ON_HELP
+                           + "; 'none' publishes whatever the audit finds")
     build_cmd.add_argument("--no-audit", action="store_true",
                            help="skip the accessibility audit (a quick preview; the report "
                            "and statement then say that nothing was checked)")
@@ -360,7 +376,8 @@ def parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve_cmd.add_argument("--audit", action="store_true",
                            help="audit each preview build too (slower)")
-    serve_cmd.add_argument("--fail-on", choices=FAIL_ON_LEVELS, default="serious")
+    serve_cmd.add_argument("--fail-on", type=fail_on_spec, default=None, metavar=FAIL_ON_METAVAR,
+                           help=FAIL_ON_HELP)
     serve_cmd.add_argument("-j", "--jobs", type=int, default=0, metavar="N")
     serve_cmd.set_defaults(handler=cmd_serve)
 
@@ -399,8 +416,9 @@ def parser() -> argparse.ArgumentParser:
     audit_cmd.add_argument("--content", type=Path, default=None, metavar="DIR",
                            help="the content folder a published output was built from: lets "
                            "the checks compare each file with its source")
-    audit_cmd.add_argument("--fail-on", choices=FAIL_ON_LEVELS, default="serious",
-                           help="exit with 3 when a finding has this impact or worse")
+    audit_cmd.add_argument("--fail-on", type=fail_on_spec, default=None, metavar=FAIL_ON_METAVAR,
+                           help="exit with 3 when the gate fails: " + FAIL_ON_HELP + "; without "
+                           "--content the house rules do not count (house=none)")
     audit_cmd.set_defaults(handler=cmd_audit)
     from publisher.translate_cli import add_commands as add_translate_commands
 

@@ -95,6 +95,21 @@ class LinkSettings(_Config):
         return None
 
 
+FailOnLevel = Literal["critical", "serious", "moderate", "minor", "none"]
+
+
+class FailOn(_Config):
+    """The audit gate per rulebook (``fail_on:`` in site.yaml): a build is not published when a
+    failed finding of that rulebook has this impact or worse; ``none`` never stops it."""
+
+    wcag: FailOnLevel = "serious"  # WCAG 2.2 failures
+    advice: FailOnLevel = "serious"  # best practices, markup, other standards' clauses
+    house: FailOnLevel = "serious"  # our own rules: our pages keep meeting them
+
+    def levels(self) -> dict[str, str]:
+        return {"wcag": self.wcag, "advice": self.advice, "house": self.house}
+
+
 class SiteConfig(_Config):
     """What the organisation configures once for all its services."""
 
@@ -112,6 +127,7 @@ class SiteConfig(_Config):
     review_period_days: int = Field(default=365, gt=0)
     plain_language: PlainLanguage = Field(default_factory=PlainLanguage)
     links: LinkSettings | None = None
+    fail_on: FailOn = Field(default_factory=FailOn)
 
     def language(self, code: str) -> Language:
         for language in self.languages:

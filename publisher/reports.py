@@ -23,7 +23,7 @@ from xml.etree import ElementTree as ET
 import jinja2
 
 from publisher import __version__
-from publisher.audits import IMPACTS, Finding
+from publisher.audits import IMPACTS, RULEBOOKS, Finding
 from publisher.cache import Store, code_version, digest, folder_digest
 from publisher.criteria import CAF, ISO11367, WCAG22, wcag_label, wcag_url
 from publisher.i18n import N_
@@ -60,6 +60,11 @@ class ArtifactSummary:
     @property
     def failed(self) -> list[Finding]:
         return [f for f in self.findings if f.outcome == "failed"]
+
+    @property
+    def wcag_failed(self) -> list[Finding]:
+        """The failures of WCAG criteria: non-conformance (advice and house rules are not)."""
+        return [f for f in self.findings if f.wcag_failure]
 
     @property
     def status(self) -> str:
@@ -108,6 +113,7 @@ def report_json(
     findings = [f for s in summaries for f in s.findings]
     totals = Counter(f.outcome for f in findings)
     failed_by_impact = Counter(f.impact for f in findings if f.outcome == "failed")
+    failed_by_rulebook = Counter(f.rulebook for f in findings if f.outcome == "failed")
     document = {
         "schema": "publisher-accessibility-report/1",
         "generator": f"publisher {__version__}",
@@ -120,6 +126,7 @@ def report_json(
             "failed": totals["failed"],
             "cannot_tell": totals["cannot-tell"],
             "failed_by_impact": {impact: failed_by_impact[impact] for impact in IMPACTS},
+            "failed_by_rulebook": {book: failed_by_rulebook[book] for book in RULEBOOKS},
         },
         "artifacts": [
             {
@@ -131,6 +138,7 @@ def report_json(
                 "checks": len(s.findings),
                 "passed": s.counts["passed"],
                 "failed": s.counts["failed"],
+                "wcag_failed": len(s.wcag_failed),
                 "cannot_tell": s.counts["cannot-tell"],
                 "figures": s.figures,
             }
@@ -223,7 +231,11 @@ def earl(summaries: Sequence[ArtifactSummary], site: Site | None, when: dt.datet
             }
         )
         by_sc: dict[str, list[Finding]] = defaultdict(list)
+        # only the WCAG rulebook's findings assert anything of a criterion: a house rule or an
+        # advice that mentions one neither fails nor passes it
         for finding in summary.findings:
+            if finding.rulebook != "wcag":
+                continue
             for sc in finding.criteria.wcag:
                 by_sc[sc].append(finding)
         for sc in sorted(by_sc, key=_sc_key):
@@ -471,8 +483,9 @@ def render_reports(
         out.append(Artifact(f"{REPORT_DIR}/{name}", data, media_type, kind, listed=False))
     # the statement, per language
     # content.* findings (review dates, readability) are advice for authors, and readability is
-    # a AAA criterion: the statement reports what stands between a reader and the content
-    failed = [f for f in findings if f.outcome == "failed" and not f.check.startswith("content.")]
+    # a AAA criterion: the statement reports what stands between a reader and the content. Only
+    # WCAG failures are non-conformance: advice and our house rules are not.
+    failed = [f for f in findings if f.wcag_failure and not f.check.startswith("content.")]
     for lang, ctx in contexts.items():
         path = f"{lang}/accessibility/index.html"
         problems: dict[str, dict[str, Any]] = {}

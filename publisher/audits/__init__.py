@@ -30,6 +30,13 @@ from publisher.writers import Artifact
 Outcome = Literal["passed", "failed", "cannot-tell"]
 Impact = Literal["critical", "serious", "moderate", "minor"]
 IMPACTS: tuple[Impact, ...] = ("critical", "serious", "moderate", "minor")
+#: which rulebook a finding comes from. ``wcag``: a WCAG 2.2 success criterion (named in its
+#: criteria) — only these count as non-conformance in the report, EARL and the statement;
+#: ``advice``: advice with no WCAG criterion of its own — axe-core's best practices, markup
+#: validity (4.1.1 is obsolete), a clause of EN 301 549 or a Matterhorn checkpoint alone;
+#: ``house``: the publisher's own rule, stricter than WCAG (what we demand of our own pages)
+Rulebook = Literal["wcag", "advice", "house"]
+RULEBOOKS: tuple[Rulebook, ...] = ("wcag", "advice", "house")
 
 
 @dataclass(frozen=True)
@@ -61,12 +68,28 @@ class Finding:
     impact: Impact | None = None  # how much a failure hurts; None for passed checks
     locator: str = ""  # CSS selector, "page 3", "line 12", "00:01:23.400"
     figures: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: None: told by the criteria (see :func:`rulebook_for`), which is right for every check
+    #: but those that name no WCAG criterion and are advice (axe's best practices) or a house
+    #: rule with a standard's clause
+    rulebook: Rulebook | None = None
+
+    def __post_init__(self) -> None:
+        if self.rulebook is None:
+            object.__setattr__(self, "rulebook", rulebook_for(self.criteria))
+        elif self.rulebook == "wcag" and not self.criteria.wcag:
+            raise ValueError(f"{self.check}: a WCAG failure must name its criterion")
+
+    @property
+    def wcag_failure(self) -> bool:
+        """Whether this is a failure of a WCAG 2.2 success criterion: non-conformance."""
+        return self.outcome == "failed" and self.rulebook == "wcag"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "artifact": self.artifact,
             "check": self.check,
             "outcome": self.outcome,
+            "rulebook": self.rulebook,
             "impact": self.impact,
             "locator": self.locator,
             "message": self.message,
@@ -79,6 +102,16 @@ class Finding:
             },
             "figures": dict(self.figures),
         }
+
+
+def rulebook_for(criteria: Criteria) -> Rulebook:
+    """The rulebook of a check by what it evidences: a WCAG criterion; else another standard's
+    clause (EN 301 549, Matterhorn), which is advice as far as WCAG goes; else our own rule."""
+    if criteria.wcag:
+        return "wcag"
+    if criteria.en301549 or criteria.matterhorn:
+        return "advice"
+    return "house"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,14 @@ In: HTML files on disk (our own build or anyone else's folder). Out: findings fr
   could not decide;
 - checks axe cannot make because they need the browser to act like a person: the page works with
   JavaScript off (``page.no-js``), the first Tab reaches a skip link that moves focus to the main
-  content (``page.skip-link``), nothing scrolls sideways at 320 CSS pixels (``page.reflow``) and
-  the language switcher's links lead to pages that exist (``page.language-switcher``).
+  content (``page.skip-link-first``), nothing scrolls sideways at 320 CSS pixels
+  (``page.reflow``), the language switcher's links lead to pages that exist
+  (``page.language-switcher``), and those of :mod:`publisher.audits.page_checks` (bypass blocks,
+  keyboard, language, text resize and spacing, contrast over images).
+
+Each finding names its rulebook: a WCAG failure names its criterion; axe-core's best practices
+are advice; ``page.no-js``, ``page.skip-link-first`` and ``page.language-switcher`` are our house
+rules, which our own pages meet but which are no WCAG failure of someone else's page.
 
 The markup is validated by an audit of its own (:mod:`publisher.audits.markup`). The npm
 packages (axe-core, and vnu-jar for the markup) are found in ``node_modules`` at the project
@@ -44,9 +50,22 @@ from publisher.audits import (
     Finding,
     Impact,
     Outcome,
+    Rulebook,
     file_of_url,
     node_modules,
     not_checked,
+)
+from publisher.audits.page_checks import (
+    BYPASS_FACTS,
+    CSS_PATH,
+    KEYBOARD_WATCH,
+    LANGUAGE_TEXT,
+    bypass_finding,
+    contrast_finding,
+    image_contrast_targets,
+    keyboard_findings,
+    language_finding,
+    text_findings,
 )
 from publisher.browser import Browser, BrowserUnavailable, Tab
 
@@ -77,35 +96,19 @@ WCAG22_NEW = frozenset(
 WCAG_OBSOLETE = frozenset({"4.1.1"})
 _SC_TAG = re.compile(r"^wcag(\d)(\d)(\d{1,2})$")
 
-SKIP_LINK = Criteria(wcag=("2.4.1",), en301549=("9.2.4.1",))
+# House rules, stricter than WCAG: the first Tab stop is a skip link to the main content (2.4.1
+# accepts other ways, see page_checks.bypass_finding), and a page says which other languages it
+# exists in (a single-language page fails no WCAG criterion).
+SKIP_LINK_FIRST = Criteria()
 REFLOW = Criteria(wcag=("1.4.10",), en301549=("9.1.4.10",))
-LANGUAGE_SWITCHER = Criteria(wcag=("2.4.4", "3.1.2"), en301549=("9.2.4.4", "9.3.1.2"))
+LANGUAGE_SWITCHER = Criteria()
 # Working without JavaScript is the publisher's robustness rule (progressive enhancement), not a
 # WCAG success criterion: it serves CAF 5.2.f and ISO 11367 5.2.4 only.
 NO_JS = Criteria()
 
-# A CSS selector for an element, so a person can find what a check points at.
-_CSS_PATH = """
-function cssPath(el) {
-  if (!(el instanceof Element)) return '';
-  const parts = [];
-  while (el && el !== document.documentElement) {
-    if (el.id && document.querySelectorAll('#' + CSS.escape(el.id)).length === 1) {
-      parts.unshift('#' + CSS.escape(el.id));
-      break;
-    }
-    let part = el.localName;
-    const parent = el.parentElement;
-    if (parent) {
-      const same = Array.from(parent.children).filter((c) => c.localName === el.localName);
-      if (same.length > 1) part += ':nth-of-type(' + (same.indexOf(el) + 1) + ')';
-    }
-    parts.unshift(part);
-    el = parent;
-  }
-  return parts.join(' > ') || 'html';
-}
-"""
+# A CSS selector for an element, so a person can find what a check points at (shared with the
+# checks of publisher.audits.page_checks).
+_CSS_PATH = CSS_PATH
 
 # What the page holds right after it loaded, before anything moves the focus: its main content
 # (for the check with JavaScript off), its language links and the style sheets it loaded.
@@ -326,6 +329,11 @@ def axe_figures(results: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def axe_rulebook(criteria: Criteria) -> Rulebook:
+    """An axe rule tagged with a WCAG criterion tests it; the others are axe's best practices."""
+    return "wcag" if criteria.wcag else "advice"
+
+
 def axe_findings(name: str, results: Mapping[str, Any]) -> list[Finding]:
     """Turn the result of ``axe.run`` for one page into findings."""
     figures = axe_figures(results)
@@ -342,6 +350,7 @@ def axe_findings(name: str, results: Mapping[str, Any]) -> list[Finding]:
                     impact=_impact(node.get("impact")) or _impact(rule.get("impact")),
                     locator=_locator(node["target"]),
                     figures=figures,
+                    rulebook=axe_rulebook(criteria_from_tags(rule["tags"])),
                 )
             )
     for rule in results.get("incomplete", []):
@@ -363,6 +372,7 @@ def axe_findings(name: str, results: Mapping[str, Any]) -> list[Finding]:
                     impact=_impact(node.get("impact")) or _impact(rule.get("impact")),
                     locator=_locator(node["target"]),
                     figures=figures,
+                    rulebook=axe_rulebook(criteria_from_tags(rule["tags"])),
                 )
             )
     for rule in _passed_rules(results):
@@ -374,6 +384,7 @@ def axe_findings(name: str, results: Mapping[str, Any]) -> list[Finding]:
                 message=f"{rule['help']}.",
                 criteria=criteria_from_tags(rule["tags"]),
                 figures=figures,
+                rulebook=axe_rulebook(criteria_from_tags(rule["tags"])),
             )
         )
     return findings
@@ -584,12 +595,14 @@ def no_js_finding(
 
 
 def skip_link_finding(name: str, browser: Browser) -> Finding:
-    """Press Tab once from the top of the freshly loaded page, then Enter, like a keyboard user."""
+    """Press Tab once from the top of the freshly loaded page, then Enter, like a keyboard user:
+    our house rule ``page.skip-link-first`` (WCAG 2.4.1 itself is ``page.skip-link``)."""
 
     def finding(outcome: Outcome, message: str, locator: str = "") -> Finding:
         impact: Impact | None = "moderate" if outcome == "failed" else None
         return Finding(
-            name, "page.skip-link", outcome, message, SKIP_LINK, impact=impact, locator=locator
+            name, "page.skip-link-first", outcome, message, SKIP_LINK_FIRST, impact=impact,
+            locator=locator, rulebook="house",
         )
 
     browser.press(Keys.TAB)
@@ -639,6 +652,16 @@ def skip_link_finding(name: str, browser: Browser) -> Finding:
     return finding(
         "passed", f"{link} and moves the keyboard focus to the main content.", focused["selector"]
     )
+
+
+# The keyboard checks leave the focus somewhere and the page scrolled: axe and the layout
+# checks look at the page at rest, as it loaded.
+_AT_REST = """
+const still = document.getElementById('publisher-keyboard-still');
+if (still) still.remove();
+if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
+scrollTo(0, 0);
+"""
 
 
 def reflow_finding(
@@ -708,6 +731,7 @@ def language_switcher_findings(
                 "No language switcher found (no link with hreflang). If this page exists in "
                 "other languages, link each version with hreflang and lang.",
                 LANGUAGE_SWITCHER,
+                rulebook="house",
             )
         ]
     unmarked = [
@@ -749,6 +773,7 @@ def language_switcher_findings(
                 "exist could not be checked.",
                 LANGUAGE_SWITCHER,
                 figures=figures,
+                rulebook="house",
             )
         ]
     note = (
@@ -770,13 +795,17 @@ def language_switcher_findings(
             summary + note,
             LANGUAGE_SWITCHER,
             figures=figures,
+            rulebook="house",
         )
     ]
 
 
 # --- the audit ------------------------------------------------------------------------------
 
-BROWSER_CHECKS = ("axe", "page.no-js", "page.skip-link", "page.reflow", "page.language-switcher")
+BROWSER_CHECKS = ("axe", "page.no-js", "page.skip-link", "page.skip-link-first",
+                  "page.keyboard-trap", "page.focus-visible", "page.language",
+                  "page.text-spacing", "page.resize-text", "page.reflow",
+                  "page.language-switcher")
 
 
 def _reason(err: WebDriverException) -> str:
@@ -835,13 +864,19 @@ class HtmlAudit(Audit):
         try:
             # One load of the page for every check, in an order that keeps them apart: what
             # the page holds first, then the keyboard before anything moves the focus, axe in
-            # the window's size, and the narrow viewport last.
+            # the window's size, the text spaced and zoomed, and the narrow viewport last.
             browser.open(item.path)
             # A page without scripts opens no dialog: DevTools may run the read-only checks.
             read = browser.evaluate if _runs_no_scripts(item.path) else None
             first = (read or browser.script)(_FIRST_LOOK)
             scripted = _page_content(first)
+            bypass = (read or browser.script)(BYPASS_FACTS)
+            language = (read or browser.script)(LANGUAGE_TEXT)
+            browser.script(KEYBOARD_WATCH)  # the look of each element before anything has focus
             findings.append(skip_link_finding(item.name, browser))
+            findings.append(bypass_finding(item.name, bypass, browser))
+            findings += keyboard_findings(item.name, browser, bypass["tabbable"])
+            browser.script(_AT_REST)
             if not with_axe:
                 findings += not_checked(
                     item.name,
@@ -849,11 +884,25 @@ class HtmlAudit(Audit):
                     f"axe-core is not installed ({axe_script()} is missing: run `npm ci`)",
                 )
             else:
+                results = run_axe(browser)
+                decided = []
+                for target in image_contrast_targets(results):
+                    measured = contrast_finding(item.name, browser, target)
+                    if measured is not None:
+                        decided.append(measured)
+                # what the pixels decided replaces axe's "a person needs to check this", and so
+                # does page.skip-link, which always decides 2.4.1, axe's "bypass" rule
+                settled = {f.locator for f in decided}
                 findings += sorted(
-                    axe_findings(item.name, run_axe(browser)),
+                    [f for f in axe_findings(item.name, results)
+                     if not (f.outcome == "cannot-tell" and (
+                         f.check == "axe.bypass" or (f.check == "axe.color-contrast"
+                                                     and f.locator in settled)))] + decided,
                     key=lambda f: (f.check, f.outcome, f.locator),
                 )
+            findings += text_findings(item.name, browser, read or browser.script)
             findings.append(reflow_finding(item.name, browser, read or browser.script))
+            findings.append(language_finding(item.name, language))
             findings += language_switcher_findings(item.name, first["links"], ctx)
         except WebDriverException as err:
             # Whatever was found before the page broke the browser would be a partial
