@@ -297,7 +297,8 @@ def _sibling_bytes(item: AuditInput) -> bytes:
 
 #: the gate for material that is not ours (``publish audit`` without ``--content``): our house
 #: rules are what we demand of our own pages, not a reason to fail someone else's
-OUTSIDE_FAIL_ON: dict[Rulebook, str] = {"wcag": "serious", "advice": "serious", "house": "none"}
+OUTSIDE_FAIL_ON: dict[Rulebook, str] = {"wcag": "serious", "pdfua": "serious",
+                                        "advice": "serious", "house": "none"}
 
 
 def parse_fail_on(spec: str) -> dict[Rulebook, str]:

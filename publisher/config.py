@@ -103,11 +103,13 @@ class FailOn(_Config):
     failed finding of that rulebook has this impact or worse; ``none`` never stops it."""
 
     wcag: FailOnLevel = "serious"  # WCAG 2.2 failures
+    pdfua: FailOnLevel = "serious"  # PDF/UA-1 failures that name no WCAG criterion
     advice: FailOnLevel = "serious"  # best practices, markup, other standards' clauses
     house: FailOnLevel = "serious"  # our own rules: our pages keep meeting them
 
     def levels(self) -> dict[str, str]:
-        return {"wcag": self.wcag, "advice": self.advice, "house": self.house}
+        return {"wcag": self.wcag, "pdfua": self.pdfua, "advice": self.advice,
+                "house": self.house}
 
 
 class SiteConfig(_Config):

@@ -67,6 +67,12 @@ class ArtifactSummary:
         return [f for f in self.findings if f.wcag_failure]
 
     @property
+    def pdfua_failed(self) -> list[Finding]:
+        """The failures of PDF/UA-1 requirements that name no WCAG criterion: non-conformance
+        of the PDF's PDF/UA claim."""
+        return [f for f in self.findings if f.outcome == "failed" and f.rulebook == "pdfua"]
+
+    @property
     def status(self) -> str:
         if self.failed:
             return "failed"
@@ -139,6 +145,7 @@ def report_json(
                 "passed": s.counts["passed"],
                 "failed": s.counts["failed"],
                 "wcag_failed": len(s.wcag_failed),
+                "pdfua_failed": len(s.pdfua_failed),
                 "cannot_tell": s.counts["cannot-tell"],
                 "figures": s.figures,
             }
@@ -484,8 +491,9 @@ def render_reports(
     # the statement, per language
     # content.* findings (review dates, readability) are advice for authors, and readability is
     # a AAA criterion: the statement reports what stands between a reader and the content. Only
-    # WCAG failures are non-conformance: advice and our house rules are not.
-    failed = [f for f in findings if f.wcag_failure and not f.check.startswith("content.")]
+    # WCAG failures (and a PDF's failures of PDF/UA-1) are non-conformance: advice and our house
+    # rules are not.
+    failed = [f for f in findings if f.non_conformance and not f.check.startswith("content.")]
     for lang, ctx in contexts.items():
         path = f"{lang}/accessibility/index.html"
         problems: dict[str, dict[str, Any]] = {}

@@ -26,7 +26,9 @@ def failed(check: str, criteria: Criteria, impact: str = "serious", **kw: object
 def test_the_rulebook_follows_the_criteria_unless_told() -> None:
     assert failed("page.skip-link", WCAG).rulebook == "wcag"
     assert failed("html.valid", Criteria(en301549=("9.4.1.1",))).rulebook == "advice"
-    assert failed("pdf.fonts-embedded", Criteria(matterhorn=("31-009",))).rulebook == "advice"
+    # a PDF/UA-1 requirement with no WCAG criterion of its own is PDF/UA's, and non-conformance
+    pdfua = failed("pdf.pdfua-1", Criteria(matterhorn=("31-009",)))
+    assert pdfua.rulebook == "pdfua" and pdfua.non_conformance and not pdfua.wcag_failure
     assert failed("page.no-js", Criteria()).rulebook == "house"
     house = failed("page.skip-link-first", Criteria(), rulebook="house")
     assert house.rulebook == "house" and not house.wcag_failure
@@ -48,9 +50,10 @@ def test_axe_best_practices_are_advice_and_wcag_rules_are_wcag() -> None:
 
 
 @pytest.mark.parametrize(("spec", "levels"), [
-    ("serious", {"wcag": "serious", "advice": "serious", "house": "serious"}),
+    ("serious", {"wcag": "serious", "pdfua": "serious", "advice": "serious", "house": "serious"}),
     ("wcag=minor,house=none", {"wcag": "minor", "house": "none"}),
-    ("moderate,advice=none", {"wcag": "moderate", "advice": "none", "house": "moderate"}),
+    ("moderate,advice=none", {"wcag": "moderate", "pdfua": "moderate", "advice": "none",
+                              "house": "moderate"}),
 ])
 def test_fail_on_takes_a_level_per_rulebook(spec: str, levels: dict[str, str]) -> None:
     assert parse_fail_on(spec) == levels
@@ -82,7 +85,8 @@ def test_the_gate_counts_each_rulebook_at_its_level() -> None:
 
 
 def test_the_site_sets_the_gate_per_rulebook() -> None:
-    assert FailOn().levels() == {"wcag": "serious", "advice": "serious", "house": "serious"}
+    assert FailOn().levels() == {"wcag": "serious", "pdfua": "serious", "advice": "serious",
+                                 "house": "serious"}
     with pytest.raises(ValueError):
         FailOn(house="sometimes")  # type: ignore[arg-type]
 
@@ -98,7 +102,8 @@ def test_reports_count_only_wcag_failures_as_non_conformance() -> None:
     when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     report = json.loads(report_json(summaries, when, True))
     assert report["summary"]["failed"] == 2
-    assert report["summary"]["failed_by_rulebook"] == {"wcag": 0, "advice": 1, "house": 1}
+    assert report["summary"]["failed_by_rulebook"] == {"wcag": 0, "pdfua": 0, "advice": 1,
+                                                       "house": 1}
     assert report["artifacts"][0]["wcag_failed"] == 0
     assert {f["rulebook"] for f in report["findings"]} == {"wcag", "advice", "house"}
     assertions = json.loads(earl(summaries, None, when))["auditSample"]
@@ -106,3 +111,18 @@ def test_reports_count_only_wcag_failures_as_non_conformance() -> None:
     findings.append(failed("page.keyboard-trap", Criteria(wcag=("2.1.2",))))
     assertions = json.loads(earl(summarise(artifacts, findings), None, when))["auditSample"]
     assert [a["result"]["outcome"] for a in assertions] == ["earl:failed", "earl:passed"]
+
+
+def test_a_pdf_failing_pdf_ua_without_a_wcag_criterion_is_non_conformance() -> None:
+    """The validator's rules that map to no WCAG criterion (fonts, the PDF/UA identifier) are
+    PDF/UA-1 failures: counted as such, gated, and they make the statement 'partial'."""
+    finding = Finding("en/x.pdf", "pdf.pdfua-1", "failed", "Embed every font",
+                      Criteria(matterhorn=("31-009",)), impact="serious")
+    artifacts = [Artifact("en/x.pdf", b"", "application/pdf", "pdf")]
+    summaries = summarise(artifacts, [finding])
+    report = json.loads(report_json(summaries, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), True))
+    assert report["summary"]["failed_by_rulebook"]["pdfua"] == 1
+    assert report["artifacts"][0]["pdfua_failed"] == 1
+    assert report["artifacts"][0]["wcag_failed"] == 0
+    assert gate([finding], fail_on_levels(None, None)) == [finding]
+    assert gate([finding], "serious,pdfua=none") == []

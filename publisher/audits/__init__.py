@@ -33,10 +33,14 @@ IMPACTS: tuple[Impact, ...] = ("critical", "serious", "moderate", "minor")
 #: which rulebook a finding comes from. ``wcag``: a WCAG 2.2 success criterion (named in its
 #: criteria) — only these count as non-conformance in the report, EARL and the statement;
 #: ``advice``: advice with no WCAG criterion of its own — axe-core's best practices, markup
-#: validity (4.1.1 is obsolete), a clause of EN 301 549 or a Matterhorn checkpoint alone;
+#: validity (4.1.1 is obsolete), a clause of EN 301 549 alone; ``pdfua``: a requirement of
+#: PDF/UA-1 (ISO 14289-1, a Matterhorn checkpoint) with no WCAG criterion of its own — a PDF
+#: that claims PDF/UA and fails it does not conform, so these count as non-conformance too;
 #: ``house``: the publisher's own rule, stricter than WCAG (what we demand of our own pages)
-Rulebook = Literal["wcag", "advice", "house"]
-RULEBOOKS: tuple[Rulebook, ...] = ("wcag", "advice", "house")
+Rulebook = Literal["wcag", "pdfua", "advice", "house"]
+RULEBOOKS: tuple[Rulebook, ...] = ("wcag", "pdfua", "advice", "house")
+#: the rulebooks whose failures are non-conformance (the report, the statement)
+CONFORMANCE_RULEBOOKS: frozenset[Rulebook] = frozenset({"wcag", "pdfua"})
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,11 @@ class Finding:
         """Whether this is a failure of a WCAG 2.2 success criterion: non-conformance."""
         return self.outcome == "failed" and self.rulebook == "wcag"
 
+    @property
+    def non_conformance(self) -> bool:
+        """Whether this failure stands against conformance: of WCAG 2.2, or of PDF/UA-1."""
+        return self.outcome == "failed" and self.rulebook in CONFORMANCE_RULEBOOKS
+
     def to_json(self) -> dict[str, Any]:
         return {
             "artifact": self.artifact,
@@ -106,10 +115,13 @@ class Finding:
 
 def rulebook_for(criteria: Criteria) -> Rulebook:
     """The rulebook of a check by what it evidences: a WCAG criterion; else another standard's
-    clause (EN 301 549, Matterhorn), which is advice as far as WCAG goes; else our own rule."""
+    clause: a Matterhorn checkpoint is PDF/UA-1's, an EN 301 549 clause alone is advice as far
+    as WCAG goes; else our own rule."""
     if criteria.wcag:
         return "wcag"
-    if criteria.en301549 or criteria.matterhorn:
+    if criteria.matterhorn:
+        return "pdfua"
+    if criteria.en301549:
         return "advice"
     return "house"
 
