@@ -157,8 +157,11 @@ def test_detail_pages_per_language_name_every_checks_criteria_once(
         legend = tables[-1]
         named = [code.text for code in legend.xpath(".//tbody/tr/td[1]/code")]
         used = {code.text for table in tables[:-1]
-                for code in table.xpath(".//tbody/tr/td[2]/code")}
+                for code in table.xpath(".//tbody/tr/td[3]/code")}
         assert used and set(named) == used, page.name  # every check of the page has its row
+        # each finding names its rulebook, in the column before the check
+        books = {td.text for table in tables[:-1] for td in table.xpath(".//tbody/tr/td[2]")}
+        assert books and books <= {"WCAG 2.2", "PDF/UA-1", "advice", "house rule"}, books
         assert tree.xpath("//th[.='Criteria']") == legend.xpath(".//th[.='Criteria']")
     # the index links each site page's findings to the page of its language
     index = (out / REPORTS / "index.html").read_text(encoding="utf-8")
